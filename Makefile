@@ -1,0 +1,28 @@
+# wsss_mm entry points. Every target creates or reuses the virtualenv at .venv/.
+PY := .venv/bin/python
+STAMP := .venv/.wsss_mm-installed
+INSTALL_INPUTS := setup.py requirements/torch.txt requirements/build.txt \
+	requirements/runtime.txt requirements/tests.txt tools/install/setup_env.sh \
+	tools/install/build_mmcv.sh
+
+.PHONY: install demo test benchmark clean
+
+install: $(STAMP)
+
+$(STAMP): $(INSTALL_INPUTS)
+	bash tools/install/setup_env.sh
+	touch $(STAMP)
+
+## The main job on the embedded default: the pipeline on generated data, CPU.
+demo: $(STAMP)
+	$(PY) tools/demo.py --work-dir work_dirs/demo
+
+## The test suite (what CI runs).
+test: $(STAMP)
+	$(PY) -m pytest tests -q -p no:cacheprovider
+
+benchmark: $(STAMP)
+	$(PY) benchmarks/bench_gradcam.py
+
+clean:
+	rm -rf work_dirs

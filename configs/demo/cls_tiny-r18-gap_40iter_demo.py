@@ -1,0 +1,38 @@
+# A tiny classifier for CPU smoke runs and the test suite: a narrow ResNet-18 trunk with a
+# GAP head, iteration-based so that checkpoints and --resume are exercised in seconds.
+# Set the data root with --cfg-options data_root=... train_dataloader.dataset.data_root=...
+_base_ = [
+    '../_base_/models/resnet50_gap_cls.py', '../_base_/datasets/voc12aug_cls.py',
+    '../_base_/schedules/cls_sgd_15e.py', '../_base_/default_runtime.py'
+]
+data_root = 'work_dirs/demo/data/VOCdevkit/VOC2012'
+crop_size = (64, 64)
+model = dict(
+    backbone=dict(
+        _delete_=True, type='ResNet', depth=18, stem_channels=8, base_channels=8,
+        out_indices=(3, ), norm_eval=False),
+    head=dict(in_channels=64))
+train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='RandomCrop', crop_size=crop_size),
+    dict(type='Pad', size=crop_size, pad_val=dict(img=0, seg=255)),
+    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
+    dict(type='PackMultiLabelInputs'),
+]
+train_dataloader = dict(
+    batch_size=4, num_workers=0, persistent_workers=False,
+    sampler=dict(type='InfiniteSampler', shuffle=True),
+    dataset=dict(data_root=data_root, ann_file='ImageSets/Segmentation/train.txt',
+                 pipeline=train_pipeline))
+val_dataloader = dict(
+    num_workers=0, persistent_workers=False,
+    dataset=dict(data_root=data_root, ann_file='ImageSets/Segmentation/val.txt'))
+test_dataloader = val_dataloader
+optim_wrapper = dict(
+    optimizer=dict(lr=0.01), paramwise_cfg=dict(custom_keys={'head.fc': dict(lr_mult=10.0)}))
+param_scheduler = [dict(type='MultiStepLR', by_epoch=False, milestones=[30], gamma=0.1)]
+train_cfg = dict(_delete_=True, type='IterBasedTrainLoop', max_iters=40, val_interval=20)
+default_hooks = dict(
+    logger=dict(interval=10),
+    checkpoint=dict(by_epoch=False, interval=20, max_keep_ckpts=2, save_best=None))
+log_processor = dict(by_epoch=False)

@@ -1,0 +1,146 @@
+"""The stack, the registries, safe checkpoints, and the train/resume/test/distributed tools."""
+import glob
+import io
+import json
+import os.path as osp
+
+import numpy as np
+import pytest
+import torch
+
+from conftest import REPO, run_tool
+
+TINY_CFG = osp.join(REPO, 'configs', 'demo', 'cls_tiny-r18-gap_40iter_demo.py')
+
+
+def test_stack_imports():
+    import mmcv
+    import mmcv.ops  # noqa: F401  compiled ops are required by mmseg.utils
+    import mmseg.models  # noqa: F401
+    import pydensecrf.densecrf  # noqa: F401
+
+    import wsss_mm
+    assert mmcv.__version__ == '2.1.0'
+    assert wsss_mm.__version__
+
+
+def test_registries_are_children_of_mmseg():
+    from mmseg.registry import MODELS as MMSEG_MODELS
+
+    from wsss_mm import registry
+    from wsss_mm.utils.setup_env import register_all_modules
+    register_all_modules()
+    assert registry.MODELS.parent is MMSEG_MODELS
+    assert registry.MODELS.scope == 'wsss_mm'
+    for name in ('DATASETS', 'TRANSFORMS', 'METRICS', 'EVALUATOR', 'HOOKS', 'VISUALIZERS',
+                 'OPTIM_WRAPPERS', 'PARAM_SCHEDULERS', 'LOOPS', 'CAM_GENERATORS',
+                 'SALIENCY_GENERATORS', 'PSEUDO_LABEL_FUSERS', 'POSTPROCESSORS'):
+        assert getattr(registry, name).scope == 'wsss_mm'
+    # mmseg and mmengine components resolve by plain name from the wsss_mm scope
+    metric = registry.METRICS.build(dict(type='IoUMetric', iou_metrics=['mIoU']))
+    assert type(metric).__module__.startswith('mmseg')
+    preproc = registry.MODELS.build(dict(type='SegDataPreProcessor', mean=[0, 0, 0],
+                                         std=[1, 1, 1]))
+    assert type(preproc).__name__ == 'SegDataPreProcessor'
+    assert registry.MODELS.get('MultiLabelClassifier').__module__.startswith('wsss_mm')
+
+
+def test_weights_only_allowlist_is_narrow():
+    from mmengine.logging import HistoryBuffer, MessageHub
+
+    import wsss_mm  # noqa: F401  registers the allow-list
+    hub = MessageHub.get_instance('test_weights_only')
+    hub.update_scalar('train/loss', 0.5)
+    hub.update_scalar('train/loss', np.float64(1.5))
+    hub.update_info('iter', 7)
+    buffer = io.BytesIO()
+    torch.save(dict(message_hub=hub.state_dict(), state_dict={'w': torch.ones(2)}), buffer)
+    buffer.seek(0)
+    loaded = torch.load(buffer, weights_only=True)
+    restored = loaded['message_hub']['log_scalars']['train/loss']
+    assert isinstance(restored, HistoryBuffer)
+    assert restored.mean() == pytest.approx(1.0) and restored.current() == 1.5
+    # weights_only keeps refusing arbitrary callables such as builtins.getattr
+    evil = io.BytesIO()
+    torch.save({'f': getattr}, evil)
+    evil.seek(0)
+    with pytest.raises(Exception, match='getattr'):
+        torch.load(evil, weights_only=True)
+
+
+def test_atomic_png_roundtrip(tmp_path):
+    from PIL import Image
+
+    from wsss_mm.datasets.voc import VOC_PALETTE
+    from wsss_mm.utils.io import save_png_atomic
+    labels = np.array([[0, 1, 2], [20, 255, 7]], dtype=np.uint8)
+    path = str(tmp_path / 'a' / 'label.png')
+    save_png_atomic(path, labels, VOC_PALETTE)
+    image = Image.open(path)
+    assert image.mode == 'P'
+    np.testing.assert_array_equal(np.asarray(image), labels)
+    assert image.getpalette()[3:6] == [128, 0, 0]  # VOC colour of class 1
+    assert glob.glob(str(tmp_path / 'a' / '.tmp-*')) == []
+
+
+def test_voc_image_level_labels(synthetic_voc, tmp_path):
+    from wsss_mm.datasets import VOCImageLevelDataset, labels_from_mask, labels_from_xml
+    ds = VOCImageLevelDataset(data_root=synthetic_voc,
+                              ann_file='ImageSets/SegmentationAug/train_aug.txt',
+                              with_seg_map=True, lazy_init=False)
+    assert len(ds) == 40
+    for info in ds:
+        # the generator writes the XML names from the classes visible in the mask
+        np.testing.assert_array_equal(info['gt_label'], labels_from_mask(info['seg_map_path']))
+    xml = tmp_path / 'bad.xml'
+    xml.write_text('<annotation><object><name>unicorn</name></object></annotation>')
+    with pytest.raises(ValueError, match='unicorn.*bad.xml'):
+        labels_from_xml(str(xml))
+    with pytest.raises(FileNotFoundError, match='nope.txt'):
+        VOCImageLevelDataset(data_root=synthetic_voc, ann_file='nope.txt')
+
+
+def test_average_precision_hand_computed():
+    from wsss_mm.evaluation import average_precision
+    scores = torch.tensor([[0.9], [0.8], [0.7], [0.6]])
+    targets = torch.tensor([[1.], [0.], [1.], [0.]])
+    # positives at ranks 1 and 3: AP = (1/1 + 2/3) / 2
+    assert average_precision(scores, targets)[0].item() == pytest.approx((1 + 2 / 3) / 2)
+
+
+def _train_args(voc, work_dir, *extra):
+    return [
+        'tools/train.py', TINY_CFG, '--work-dir', str(work_dir), '--cfg-options',
+        f'train_dataloader.dataset.data_root={voc}', f'val_dataloader.dataset.data_root={voc}',
+        f'test_dataloader.dataset.data_root={voc}', *extra
+    ]
+
+
+def test_train_resume_test(synthetic_voc, tmp_path):
+    work = tmp_path / 'work'
+    run_tool(_train_args(synthetic_voc, work, 'train_cfg.max_iters=20'))
+    assert osp.isfile(work / 'iter_20.pth')
+    ckpt = torch.load(work / 'iter_20.pth', weights_only=True, map_location='cpu')
+    assert ckpt['meta']['iter'] == 20
+    proc = run_tool(_train_args(synthetic_voc, work, 'train_cfg.max_iters=40') + ['--resume'])
+    assert 'resumed' in (proc.stdout + proc.stderr).lower()
+    assert osp.isfile(work / 'iter_40.pth')
+    resumed = torch.load(work / 'iter_40.pth', weights_only=True, map_location='cpu')
+    assert resumed['meta']['iter'] == 40
+    out = tmp_path / 'metrics.json'
+    run_tool(['tools/test.py', TINY_CFG, str(work / 'iter_40.pth'), '--work-dir',
+              str(tmp_path / 'test'), '--out', str(out), '--cfg-options',
+              f'test_dataloader.dataset.data_root={synthetic_voc}'])
+    metrics = json.loads(out.read_text())
+    assert 0 <= metrics['cls/mAP'] <= 100 and 'cls/F1' in metrics
+
+
+def test_two_process_gloo_training(synthetic_voc, tmp_path):
+    work = tmp_path / 'dist'
+    run_tool(['-m', 'torch.distributed.run', '--nproc_per_node=2', '--master_port=29531'] +
+             _train_args(synthetic_voc, work, 'train_cfg.max_iters=10',
+                         'train_cfg.val_interval=10', 'default_hooks.checkpoint.interval=10') +
+             ['--launcher', 'pytorch'])
+    ckpt = torch.load(work / 'iter_10.pth', weights_only=True, map_location='cpu')
+    assert ckpt['meta']['iter'] == 10
+    assert not any(k.startswith('module.') for k in ckpt['state_dict'])

@@ -1,0 +1,39 @@
+"""Transforms for image-level data."""
+from typing import Sequence
+
+import numpy as np
+import torch
+from mmcv.transforms import BaseTransform
+from mmengine.structures import PixelData
+from mmseg.structures import SegDataSample
+
+from wsss_mm.registry import TRANSFORMS
+
+
+@TRANSFORMS.register_module()
+class PackMultiLabelInputs(BaseTransform):
+    """Pack an image and its multi-hot ``gt_label`` (and mask, if loaded).
+
+    Produces ``inputs`` (C×H×W uint8 tensor) and a :class:`SegDataSample` whose
+    ``gt_label`` field is the multi-hot float tensor; a loaded ``gt_seg_map``
+    becomes ``gt_sem_seg`` so the same samples serve CAM evaluation.
+    """
+
+    def __init__(self,
+                 meta_keys: Sequence[str] = ('img_id', 'img_path', 'seg_map_path', 'ori_shape',
+                                             'img_shape', 'pad_shape', 'scale_factor', 'flip',
+                                             'flip_direction')) -> None:
+        self.meta_keys = tuple(meta_keys)
+
+    def transform(self, results: dict) -> dict:
+        img = results['img']
+        if img.ndim == 2:
+            img = img[..., None]
+        inputs = torch.from_numpy(np.ascontiguousarray(img.transpose(2, 0, 1)))
+        sample = SegDataSample()
+        sample.set_field(torch.as_tensor(results['gt_label'], dtype=torch.float32), 'gt_label')
+        if 'gt_seg_map' in results:
+            seg = torch.from_numpy(results['gt_seg_map'].astype(np.int64))[None]
+            sample.gt_sem_seg = PixelData(data=seg)
+        sample.set_metainfo({k: results[k] for k in self.meta_keys if k in results})
+        return dict(inputs=inputs, data_samples=sample)

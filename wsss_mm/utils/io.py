@@ -1,0 +1,59 @@
+"""Atomic file writes: a job killed at any moment never leaves a truncated file.
+
+Every writer goes through :func:`atomic_write_bytes`, which writes a temporary
+file in the destination directory and renames it over the target
+(``os.replace`` is atomic on POSIX within one file system).
+"""
+import io
+import os
+import os.path as osp
+import tempfile
+from typing import Optional, Sequence
+
+import numpy as np
+from PIL import Image
+
+
+def atomic_write_bytes(path: str, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically, creating parent directories."""
+    directory = osp.dirname(osp.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix='.tmp-', suffix='-' + osp.basename(path), dir=directory)
+    try:
+        with os.fdopen(fd, 'wb') as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if osp.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+def encode_png(array: np.ndarray, palette: Optional[Sequence[int]] = None) -> bytes:
+    """Encode a uint8 array (H×W or H×W×3) as PNG bytes; ``palette`` makes a 'P' image."""
+    if array.dtype != np.uint8:
+        raise TypeError(f'PNG arrays must be uint8, got {array.dtype}')
+    image = Image.fromarray(array)
+    if palette is not None:
+        if array.ndim != 2:
+            raise ValueError('a palette PNG needs a 2-D label array')
+        image = image.convert('P')
+        image.putpalette(list(palette))
+    buffer = io.BytesIO()
+    image.save(buffer, format='PNG')
+    return buffer.getvalue()
+
+
+def save_png_atomic(path: str, array: np.ndarray,
+                    palette: Optional[Sequence[int]] = None) -> None:
+    """Save a uint8 image or label map as PNG, atomically."""
+    atomic_write_bytes(path, encode_png(array, palette))
+
+
+def save_npz_atomic(path: str, **arrays: np.ndarray) -> None:
+    """Save arrays into a compressed ``.npz`` file, atomically."""
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **arrays)
+    atomic_write_bytes(path, buffer.getvalue())
