@@ -1,0 +1,82 @@
+"""MaxFusionLoss against cross-entropies computed by hand."""
+import math
+
+import pytest
+import torch
+
+from wsss_mm.models import MaxFusionLoss
+from wsss_mm.registry import MODELS
+
+
+def _hand_cross_entropy(logits, labels, ignore_index=255):
+    """Mean of -log softmax(logits)[label] over non-ignored pixels, in plain Python."""
+    batch, channels, height, width = logits.shape
+    terms = []
+    for b in range(batch):
+        for i in range(height):
+            for j in range(width):
+                label = int(labels[b][i][j])
+                if label == ignore_index:
+                    continue
+                z = [float(logits[b, c, i, j]) for c in range(channels)]
+                log_norm = math.log(sum(math.exp(v) for v in z))
+                terms.append(log_norm - z[label])
+    return sum(terms) / len(terms) if terms else 0.0
+
+
+def test_sum_over_outputs_with_nearest_labels():
+    labels = torch.tensor([[[0, 1, 2, 255],
+                            [1, 1, 0, 0],
+                            [2, 255, 1, 2],
+                            [0, 0, 0, 1]]])
+    full = torch.tensor([[[[0.5, -1.0, 2.0, 0.0], [1.0, 0.0, -0.5, 0.3],
+                           [0.2, 0.1, 0.0, 1.5], [2.0, -2.0, 0.7, 0.0]],
+                          [[1.5, 0.5, -1.0, 0.0], [0.0, 2.5, 0.5, -0.3],
+                           [-0.2, 0.4, 1.0, 0.5], [0.0, 1.0, -0.7, 0.9]],
+                          [[0.0, 0.0, 0.5, 0.0], [-1.0, 0.5, 1.5, 0.8],
+                           [1.2, -0.1, 0.3, 2.5], [0.5, 0.0, 0.2, -0.4]]]])
+    half = torch.tensor([[[[0.3, -0.7], [1.1, 0.0]],
+                          [[-0.4, 0.9], [0.2, 0.6]],
+                          [[1.0, 0.1], [-0.5, 0.8]]]])
+    # nearest 4×4 → 2×2 picks rows/cols 0 and 2: [[0, 2], [2, 1]]
+    half_labels = [[[0, 2], [2, 1]]]
+    expected = (_hand_cross_entropy(full, labels.tolist())
+                + _hand_cross_entropy(half, half_labels))
+
+    loss = MaxFusionLoss()([full, half], labels)
+    assert loss.item() == pytest.approx(expected, rel=1e-6)
+    assert MaxFusionLoss(loss_weight=0.5).loss([full, half], labels).item() == pytest.approx(
+        0.5 * expected, rel=1e-6)
+
+
+def test_single_output_is_one_cross_entropy_term():
+    logits = torch.tensor([[[[2.0, 0.0]], [[0.0, 1.0]]]])  # 1×2×1×2
+    labels = torch.tensor([[[0, 1]]])
+    expected = (math.log(math.exp(2.0) + 1.0) - 2.0 + math.log(1.0 + math.e) - 1.0) / 2
+    assert MaxFusionLoss()([logits], labels).item() == pytest.approx(expected, rel=1e-6)
+
+
+def test_all_ignored_gives_zero_and_gradients_flow():
+    logits = torch.randn(2, 3, 4, 4, requires_grad=True)
+    labels = torch.full((2, 8, 8), 255)
+    loss = MaxFusionLoss()([logits, logits * 2], labels)
+    assert loss.item() == 0.0
+    loss.backward()
+    assert logits.grad is not None and torch.all(logits.grad == 0)
+
+
+def test_custom_ignore_index_and_registry():
+    loss_fn = MODELS.build(dict(type='MaxFusionLoss', ignore_index=0))
+    logits = torch.tensor([[[[1.0, 3.0]], [[2.0, 0.0]]]])
+    labels = torch.tensor([[[0, 1]]])  # pixel 0 ignored
+    expected = math.log(math.exp(3.0) + 1.0) - 0.0
+    assert loss_fn([logits], labels).item() == pytest.approx(expected, rel=1e-6)
+
+
+def test_shape_errors():
+    with pytest.raises(ValueError, match='labels'):
+        MaxFusionLoss()([torch.zeros(1, 2, 2, 2)], torch.zeros(1, 1, 2, 2, dtype=torch.long))
+    with pytest.raises(ValueError, match=r'\(2, 2, 2, 2\)'):
+        MaxFusionLoss()([torch.zeros(2, 2, 2, 2)], torch.zeros(1, 2, 2, dtype=torch.long))
+    with pytest.raises(ValueError):
+        MaxFusionLoss()([], torch.zeros(1, 2, 2, dtype=torch.long))
