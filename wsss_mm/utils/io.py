@@ -13,12 +13,15 @@ from typing import Optional, Sequence
 import numpy as np
 from PIL import Image
 
+#: Name prefix of the temporary files :func:`atomic_write_bytes` renames into place.
+TEMP_PREFIX = '.tmp-'
+
 
 def atomic_write_bytes(path: str, data: bytes) -> None:
     """Write ``data`` to ``path`` atomically, creating parent directories."""
     directory = osp.dirname(osp.abspath(path))
     os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix='.tmp-', suffix='-' + osp.basename(path), dir=directory)
+    fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix='-' + osp.basename(path), dir=directory)
     try:
         with os.fdopen(fd, 'wb') as f:
             f.write(data)
@@ -57,3 +60,11 @@ def save_npz_atomic(path: str, **arrays: np.ndarray) -> None:
     buffer = io.BytesIO()
     np.savez_compressed(buffer, **arrays)
     atomic_write_bytes(path, buffer.getvalue())
+
+
+def remove_stale_temp_files(folder: str) -> None:
+    """Delete temp files that a killed writer left in ``folder`` (never an output)."""
+    if osp.isdir(folder):
+        for name in os.listdir(folder):
+            if name.startswith(TEMP_PREFIX):
+                os.remove(osp.join(folder, name))

@@ -1,0 +1,163 @@
+"""tools/gen_pseudo.py and tools/eval_pseudo.py end to end on generated VOC data."""
+import hashlib
+import json
+import os
+import os.path as osp
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from conftest import REPO, run_tool
+
+CFG = osp.join(REPO, 'configs', 'demo', 'pseudo_tiny-r18-gradcam_rbd-erasing_demo.py')
+
+
+@pytest.fixture(scope='module')
+def small_voc(tmp_path_factory):
+    from wsss_mm.datasets.synthetic import make_synthetic_voc
+    return make_synthetic_voc(str(tmp_path_factory.mktemp('voc_gp')), num_train=6, num_val=2,
+                              size=(64, 80), seed=3)
+
+
+@pytest.fixture(scope='module')
+def classifier_ckpt(tmp_path_factory):
+    """A randomly initialised tiny classifier saved as an mmengine checkpoint."""
+    from mmengine.config import Config
+
+    from wsss_mm.registry import MODELS
+    from wsss_mm.utils.setup_env import register_all_modules
+    register_all_modules()
+    torch.manual_seed(0)
+    model = MODELS.build(Config.fromfile(CFG).model)
+    model.init_weights()
+    path = str(tmp_path_factory.mktemp('ckpt') / 'cls.pth')
+    torch.save(dict(state_dict=model.state_dict(), meta={}), path)
+    return path
+
+
+def _args(voc, ckpt, work, *extra):
+    return ['tools/gen_pseudo.py', CFG, '--classifier-checkpoint', ckpt, '--work-dir',
+            str(work), '--cfg-options', f'pseudo_data.data_root={voc}', *extra]
+
+
+def _digest(work):
+    out = {}
+    for sub in ('cams', 'saliency', 'pseudo_labels'):
+        for name in sorted(os.listdir(osp.join(work, sub))):
+            with open(osp.join(work, sub, name), 'rb') as f:
+                out[f'{sub}/{name}'] = hashlib.sha256(f.read()).hexdigest()
+    return out
+
+
+@pytest.fixture(scope='module')
+def reference_run(small_voc, classifier_ckpt, tmp_path_factory):
+    work = tmp_path_factory.mktemp('gp_ref')
+    run_tool(_args(small_voc, classifier_ckpt, work, '--vis'))
+    return work
+
+
+def test_outputs_follow_labels(small_voc, reference_run):
+    from wsss_mm.datasets.voc import VOC_CLASSES, labels_from_xml
+    ids = open(osp.join(small_voc, 'ImageSets/Segmentation/train.txt')).read().split()
+    for img_id in ids:
+        classes = set(np.flatnonzero(labels_from_xml(
+            osp.join(small_voc, 'Annotations', img_id + '.xml'))) + 1)
+        pseudo = Image.open(osp.join(reference_run, 'pseudo_labels', img_id + '.png'))
+        assert pseudo.mode == 'P' and pseudo.size == (80, 64)
+        assert set(np.unique(np.asarray(pseudo))) <= classes | {0}
+        with np.load(osp.join(reference_run, 'cams', img_id + '.npz')) as data:
+            assert data['cams'].dtype == np.float16
+            assert set(data['class_ids'].tolist()) == classes
+            assert data['cams'].max() <= 1.0 and data['cams'].min() >= 0.0
+        assert osp.isfile(osp.join(reference_run, 'vis', img_id + '.png'))
+    assert len(VOC_CLASSES) == 20
+    report = json.load(open(osp.join(reference_run, 'gen_pseudo_report.json')))
+    assert report['failures'] == [] and report['processed_this_run'] == len(ids)
+
+
+def test_killed_run_resumes_byte_identical(small_voc, classifier_ckpt, reference_run, tmp_path):
+    work = tmp_path / 'killed'
+    env = dict(os.environ, PYTHONPATH=REPO, OMP_NUM_THREADS='1')
+    proc = subprocess.Popen([sys.executable, *_args(small_voc, classifier_ckpt, work)],
+                            cwd=REPO, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    deadline = time.time() + 300
+    while time.time() < deadline and not (osp.isdir(work / 'pseudo_labels') and any(
+            n.endswith('.png') for n in os.listdir(work / 'pseudo_labels'))):
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    done_before = len(os.listdir(work / 'pseudo_labels'))
+    assert done_before < 6, 'the run finished before it could be killed'
+    proc = run_tool(_args(small_voc, classifier_ckpt, work))
+    assert f'{6 - done_before} images done, {done_before} already done' in proc.stdout
+    assert _digest(work) == _digest(reference_run)
+    leftovers = [n for sub in ('cams', 'saliency', 'pseudo_labels')
+                 for n in os.listdir(work / sub) if n.startswith('.tmp-')]
+    assert leftovers == [], 'temp files of the killed run were left behind'
+
+
+def test_two_process_run_matches_one_process(small_voc, classifier_ckpt, reference_run,
+                                              tmp_path):
+    work = tmp_path / 'dist'
+    run_tool(['-m', 'torch.distributed.run', '--nproc_per_node=2', '--master_port=29533'] +
+             _args(small_voc, classifier_ckpt, work) + ['--launcher', 'pytorch'])
+    assert _digest(work) == _digest(reference_run)
+
+
+def test_bad_inputs_name_the_file(small_voc, classifier_ckpt, tmp_path):
+    import shutil
+    voc = tmp_path / 'voc'
+    shutil.copytree(small_voc, voc)
+    bad = voc / 'JPEGImages' / 'train_00002.jpg'
+    bad.write_bytes(bad.read_bytes()[:200])  # truncated JPEG
+    with pytest.raises(AssertionError, match='train_00002.jpg'):
+        run_tool(_args(str(voc), classifier_ckpt, tmp_path / 'fail'))
+    assert not osp.exists(tmp_path / 'fail' / 'pseudo_labels' / 'train_00002.png')
+    work = tmp_path / 'skip'
+    proc = run_tool(_args(str(voc), classifier_ckpt, work, '--on-error', 'skip'))
+    assert '5 images done' in proc.stdout and '1 failed' in proc.stdout
+    report = json.load(open(work / 'gen_pseudo_report.json'))
+    assert [f['img_id'] for f in report['failures']] == ['train_00002']
+    assert 'train_00002.jpg' in report['failures'][0]['error']
+    # fusing only, without the stored CAMs, names the missing CAM file
+    os.remove(work / 'cams' / 'train_00001.npz')
+    os.remove(work / 'pseudo_labels' / 'train_00001.png')
+    with pytest.raises(AssertionError, match=r'missing CAM file .*train_00001\.npz'):
+        run_tool(_args(str(voc), classifier_ckpt, work, '--stages', 'fuse'))
+    # an unknown class name in an XML names the XML
+    xml = voc / 'Annotations' / 'train_00001.xml'
+    xml.write_text(xml.read_text().replace('<name>', '<name>unicorn', 1))
+    with pytest.raises(AssertionError, match=r'unicorn.*train_00001\.xml'):
+        run_tool(_args(str(voc), classifier_ckpt, work))
+
+
+def test_eval_pseudo_agrees_with_mmseg_iou_metric(small_voc, reference_run):
+    from mmengine.structures import PixelData
+    from mmseg.evaluation import IoUMetric
+    from mmseg.structures import SegDataSample
+
+    from wsss_mm.datasets.voc import VOC_SEG_CLASSES
+    out = osp.join(reference_run, 'eval.json')
+    run_tool(['tools/eval_pseudo.py', '--work-dir', str(reference_run), '--data-root', small_voc,
+              '--split', 'ImageSets/Segmentation/train.txt', '--out', out])
+    ours = json.load(open(out))['pseudo_labels']
+    metric = IoUMetric(iou_metrics=['mIoU'])
+    metric.dataset_meta = dict(classes=VOC_SEG_CLASSES)
+    ids = open(osp.join(small_voc, 'ImageSets/Segmentation/train.txt')).read().split()
+    for img_id in ids:
+        pred = np.asarray(Image.open(osp.join(reference_run, 'pseudo_labels', img_id + '.png')))
+        gt = np.asarray(Image.open(osp.join(small_voc, 'SegmentationClassAug', img_id + '.png')))
+        sample = SegDataSample()
+        sample.pred_sem_seg = PixelData(data=torch.from_numpy(pred.astype(np.int64))[None])
+        sample.gt_sem_seg = PixelData(data=torch.from_numpy(gt.astype(np.int64))[None])
+        metric.process({}, [sample.to_dict()])
+    reference = metric.compute_metrics(metric.results)
+    assert ours['mIoU'] == pytest.approx(reference['mIoU'], abs=0.01)
+    assert ours['aAcc'] == pytest.approx(reference['aAcc'], abs=0.01)

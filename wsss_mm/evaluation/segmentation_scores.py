@@ -1,0 +1,71 @@
+"""Confusion-matrix scores for label maps (pseudo labels, thresholded CAMs).
+
+Same definitions as mmseg's ``IoUMetric``: per-class IoU = TP / (TP + FP + FN),
+precision = TP / predicted, recall = TP / ground truth, NaN where undefined,
+mIoU = NaN-mean over classes; pixels whose ground truth is ``ignore_index``
+are excluded.
+"""
+from typing import Dict, Sequence
+
+import torch
+
+
+def confusion_matrix(pred: torch.Tensor, gt: torch.Tensor, num_classes: int,
+                     ignore_index: int = 255) -> torch.Tensor:
+    """[K, K + 1] int64 counts: rows = ground truth, columns = prediction, and a last
+    column of pixels predicted as ``ignore_index``.
+
+    Predicted ``ignore_index`` pixels (e.g. an ignore band in pseudo labels) count
+    as misses of their ground-truth class, never as a class.
+    """
+    if pred.shape != gt.shape:
+        raise ValueError(f'prediction {tuple(pred.shape)} and ground truth '
+                         f'{tuple(gt.shape)} differ in shape')
+    valid = gt != ignore_index
+    gt, pred = gt[valid].long(), pred[valid].long()
+    hit = pred < num_classes
+    counts = torch.bincount(gt[hit] * num_classes + pred[hit], minlength=num_classes**2)
+    conf = counts.reshape(num_classes, num_classes)
+    # ignored predictions: add to the ground-truth totals only (a false negative)
+    missed = torch.bincount(gt[~hit], minlength=num_classes)
+    return torch.cat([conf, missed[:, None]], dim=1)
+
+
+def scores_from_confusion(conf: torch.Tensor,
+                          class_names: Sequence[str]) -> Dict[str, object]:
+    """mIoU, per-class IoU / precision / recall (percent) from :func:`confusion_matrix`."""
+    conf = conf.double()
+    k = conf.shape[0]
+    tp = conf[:, :k].diagonal()
+    area_gt = conf.sum(1)
+    area_pred = conf[:, :k].sum(0)
+    union = area_gt + area_pred - tp
+    nan = torch.tensor(float('nan'), dtype=torch.float64)
+    iou = torch.where(union > 0, tp / union, nan) * 100
+    precision = torch.where(area_pred > 0, tp / area_pred, nan) * 100
+    recall = torch.where(area_gt > 0, tp / area_gt, nan) * 100
+    return dict(
+        mIoU=float(iou.nanmean()),
+        mPrecision=float(precision.nanmean()),
+        mRecall=float(recall.nanmean()),
+        aAcc=float(tp.sum() / area_gt.sum() * 100),
+        per_class={
+            name: dict(IoU=float(iou[i]), precision=float(precision[i]),
+                       recall=float(recall[i]))
+            for i, name in enumerate(class_names)
+        })
+
+
+def cams_to_label(cams: torch.Tensor, class_ids: torch.Tensor,
+                  bg_threshold: float) -> torch.Tensor:
+    """Label map from CAMs: argmax over [background threshold, CAMs of the image's classes].
+
+    Args:
+        cams: [K, H, W] maps in [0, 1] of the image's K classes.
+        class_ids: [K] VOC ids (1..20) of those classes.
+        bg_threshold: Background score (IRN uses 0.15).
+    """
+    background = torch.full_like(cams[:1], bg_threshold)
+    index = torch.cat([background, cams], dim=0).argmax(0)
+    lookup = torch.cat([class_ids.new_zeros(1), class_ids])
+    return lookup[index]

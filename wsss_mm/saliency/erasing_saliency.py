@@ -1,0 +1,96 @@
+"""Saliency with iterative erasing (Xu et al., ICASSP 2019, Sec. 2.1.2, Eq. 3).
+
+Saliency detectors tend to find one dominant object. Erasing the highly
+salient regions and running the detector again uncovers further objects:
+
+    S_0 = det(I_0)
+    I_k = I_{k-1} with the pixels where S_{k-1} > t_k set to the fill value
+    S_k = det(I_k)                                       k = 1..K
+    S   = max(S_0, ..., S_K)   (pixel-wise)
+
+The erasing is cumulative (``I_k`` starts from ``I_{k-1}``). The paper erases
+twice with ``t = 0.7, 0.8`` and fills with the mean pixel value, which is 0
+after mean/std normalization.
+"""
+from typing import List, Sequence, Tuple, Union
+
+import torch
+import torch.nn as nn
+from torch import Tensor
+
+from wsss_mm.registry import MODELS, SALIENCY_GENERATORS
+
+__all__ = ['ErasingSaliencyGenerator']
+
+
+@SALIENCY_GENERATORS.register_module()
+class ErasingSaliencyGenerator(nn.Module):
+    """Pixel-wise maximum of saliency maps of successively erased images.
+
+    An inference-only stage: the detector is kept in eval mode (``train()``
+    does not switch it) and runs without gradients.
+
+    Args:
+        detector (nn.Module | dict): maps normalized images ``[B, 3, H, W]``
+            to saliency in ``[0, 1]`` of shape ``[B, 1, H, W]`` or
+            ``[B, H, W]``. A dict is built with ``MODELS`` and its
+            ``init_weights()`` is called (so an ``init_cfg`` checkpoint loads);
+            a module is used as given.
+        thresholds (Sequence[float]): erasing thresholds ``t_1..t_K``, one
+            erasing step each. Defaults to ``(0.7, 0.8)``.
+        fill_value (float | Sequence[float]): value written into erased
+            pixels, one for all channels or one per channel, in the
+            normalized input space (0 = dataset mean). Defaults to 0.
+    """
+
+    def __init__(self,
+                 detector: Union[nn.Module, dict],
+                 thresholds: Sequence[float] = (0.7, 0.8),
+                 fill_value: Union[float, Sequence[float]] = 0.0) -> None:
+        super().__init__()
+        if isinstance(detector, dict):
+            detector = MODELS.build(detector)
+            if hasattr(detector, 'init_weights'):
+                detector.init_weights()
+        self.detector = detector.eval()
+        self.thresholds: Tuple[float, ...] = tuple(float(t) for t in thresholds)
+        fill = torch.as_tensor(fill_value, dtype=torch.float32).flatten()
+        if fill.numel() not in (1, 3):
+            raise ValueError(f'fill_value needs 1 or 3 values, got {fill.numel()}')
+        self.register_buffer('fill_value', fill.view(1, -1, 1, 1), persistent=False)
+
+    def train(self, mode: bool = True) -> 'ErasingSaliencyGenerator':
+        """Set the module mode; the detector always stays in eval mode."""
+        super().train(mode)
+        self.detector.eval()
+        return self
+
+    def detect(self, images: Tensor) -> Tensor:
+        """Run the detector and return saliency ``[B, H, W]``."""
+        saliency = self.detector(images)
+        if saliency.dim() == 4:
+            saliency = saliency.squeeze(1)
+        if saliency.shape != images.shape[:1] + images.shape[2:]:
+            raise ValueError(f'detector returned shape {tuple(saliency.shape)} for images '
+                             f'of shape {tuple(images.shape)}')
+        return saliency
+
+    @torch.no_grad()
+    def erase_steps(self, images: Tensor) -> Tuple[List[Tensor], List[Tensor]]:
+        """The erased images ``[I_0..I_K]`` and their saliency maps ``[S_0..S_K]``."""
+        if images.dim() != 4 or images.shape[1] != 3:
+            raise ValueError(f'expected images of shape [B, 3, H, W], got {tuple(images.shape)}')
+        inputs = [images]
+        maps = [self.detect(images)]
+        fill = self.fill_value.to(images)
+        for threshold in self.thresholds:
+            erase = (maps[-1] > threshold).unsqueeze(1)
+            inputs.append(torch.where(erase, fill, inputs[-1]))
+            maps.append(self.detect(inputs[-1]))
+        return inputs, maps
+
+    @torch.no_grad()
+    def forward(self, images: Tensor) -> Tensor:
+        """Fused saliency ``S = max_k S_k``, shape ``[B, H, W]``."""
+        _, maps = self.erase_steps(images)
+        return torch.stack(maps).amax(dim=0)
