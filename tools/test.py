@@ -18,6 +18,13 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument('--work-dir', help='where logs and results go')
     parser.add_argument('--out', help='write the metrics to this JSON file')
+    parser.add_argument('--crf', action='store_true',
+                        help='also score after dense CRF (CRFIoUMetric: mIoU and mIoU_crf)')
+    parser.add_argument('--crf-nproc', type=int, default=4, help='CRF worker processes')
+    parser.add_argument('--format-only', action='store_true',
+                        help='write VOC test-server PNGs instead of scoring '
+                        '(<out-dir>/results/VOC2012/Segmentation/comp6_test_cls/)')
+    parser.add_argument('--out-dir', help='folder of --format-only results')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config keys, e.g. test_dataloader.batch_size=1')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm'], default='none')
@@ -38,12 +45,20 @@ def main() -> None:
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir') is None:
         cfg.work_dir = osp.join('work_dirs', osp.splitext(osp.basename(args.config))[0])
+    if args.crf or args.format_only:
+        evaluator = dict(type='CRFIoUMetric', iou_metrics=['mIoU'], nproc=args.crf_nproc,
+                         crf=dict(type='DenseCRF') if args.crf else None)
+        if args.format_only:
+            if not args.out_dir:
+                raise SystemExit('--format-only needs --out-dir')
+            evaluator.update(format_only=True, output_dir=args.out_dir)
+        cfg.test_evaluator = evaluator
     cfg.load_from = args.checkpoint
     cfg.resume = False
     init_cpu_distributed(cfg, args.launcher)
     runner = Runner.from_cfg(cfg)
     metrics = runner.test()
-    if args.out and is_main_process():
+    if args.out and is_main_process() and metrics:
         payload = json.dumps({k: float(v) for k, v in metrics.items()}, indent=2)
         atomic_write_bytes(args.out, payload.encode('utf-8'))
 

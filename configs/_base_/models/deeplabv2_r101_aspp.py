@@ -6,7 +6,6 @@
 # paper's COCO init convert deeplab-pytorch's weights with
 # tools/convert_deeplabv2_coco_init.py and use style='caffe', init_cfg=None,
 # load_from=<converted file> and the caffe preprocessing (BGR, mean only).
-crop_size = (321, 321)
 norm_cfg = dict(type='BN', requires_grad=False)
 data_preprocessor = dict(
     type='SegDataPreProcessor',
@@ -15,7 +14,7 @@ data_preprocessor = dict(
     bgr_to_rgb=True,
     pad_val=0,
     seg_pad_val=255,
-    size=crop_size)
+    size=(321, 321))
 model = dict(
     type='MSCDeepLabV2',
     data_preprocessor=data_preprocessor,

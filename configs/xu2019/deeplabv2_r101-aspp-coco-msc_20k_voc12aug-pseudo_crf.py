@@ -1,0 +1,5 @@
+# Table 1, row "ASPP + COCO + MSC + CRF" (62.1 val, 63.3 test): the paper's full model.
+_base_ = './deeplabv2_r101-aspp-coco-msc_20k_voc12aug-pseudo.py'
+test_evaluator = dict(
+    _delete_=True, type='CRFIoUMetric', iou_metrics=['mIoU'], crf=dict(type='DenseCRF'),
+    nproc=8)

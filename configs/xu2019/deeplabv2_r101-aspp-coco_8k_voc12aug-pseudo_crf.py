@@ -1,0 +1,5 @@
+# Table 1, row "ASPP + COCO + CRF" (60.7).
+_base_ = './deeplabv2_r101-aspp-coco_8k_voc12aug-pseudo.py'
+test_evaluator = dict(
+    _delete_=True, type='CRFIoUMetric', iou_metrics=['mIoU'], crf=dict(type='DenseCRF'),
+    nproc=8)
