@@ -165,17 +165,20 @@ def make_synthetic_sod(root: str,
                        num_images: int = 40,
                        size: Tuple[int, int] = (96, 128),
                        max_objects: int = 2,
-                       seed: int = 1) -> str:
-    """Write a class-agnostic salient-object set in DUTS-TR layout; returns ``root``.
+                       seed: int = 1,
+                       split: str = 'TR') -> str:
+    """Write a class-agnostic salient-object set in DUTS layout; returns ``root``.
 
-    ``DUTS-TR-Image/*.jpg`` and ``DUTS-TR-Mask/*.png`` (0 background, 255 object),
-    with images drawn independently of :func:`make_synthetic_voc` (other seed).
+    ``DUTS-<split>-Image/*.jpg`` and ``DUTS-<split>-Mask/*.png`` (0 background, 255
+    object), with images drawn independently of :func:`make_synthetic_voc` (use
+    another seed). ``split`` is ``'TR'`` (training) or ``'TE'`` (validation).
     """
     rng = np.random.default_rng(seed)
     for index in range(num_images):
         img, mask, _ = _render(rng, size, tuple(DEMO_CLASSES), max_objects)
-        name = f'sod_{index:05d}'
-        atomic_write_bytes(osp.join(root, 'DUTS-TR-Image', name + '.jpg'), _jpeg_bytes(img))
-        save_png_atomic(osp.join(root, 'DUTS-TR-Mask', name + '.png'),
+        name = f'sod_{split.lower()}_{index:05d}'
+        atomic_write_bytes(osp.join(root, f'DUTS-{split}-Image', name + '.jpg'),
+                           _jpeg_bytes(img))
+        save_png_atomic(osp.join(root, f'DUTS-{split}-Mask', name + '.png'),
                         ((mask > 0) * 255).astype(np.uint8))
     return root
