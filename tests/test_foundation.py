@@ -10,7 +10,7 @@ import torch
 
 from conftest import REPO, run_tool
 
-TINY_CFG = osp.join(REPO, 'configs', 'demo', 'cls_tiny-r18-gap_40iter_demo.py')
+TINY_CFG = osp.join(REPO, 'configs', 'demo', 'cls_tiny-r18-gap_400iter_demo.py')
 
 
 def test_stack_imports():
@@ -118,11 +118,13 @@ def _train_args(voc, work_dir, *extra):
 
 def test_train_resume_test(synthetic_voc, tmp_path):
     work = tmp_path / 'work'
-    run_tool(_train_args(synthetic_voc, work, 'train_cfg.max_iters=20'))
+    every_20 = ['train_cfg.val_interval=20', 'default_hooks.checkpoint.interval=20']
+    run_tool(_train_args(synthetic_voc, work, 'train_cfg.max_iters=20', *every_20))
     assert osp.isfile(work / 'iter_20.pth')
     ckpt = torch.load(work / 'iter_20.pth', weights_only=True, map_location='cpu')
     assert ckpt['meta']['iter'] == 20
-    proc = run_tool(_train_args(synthetic_voc, work, 'train_cfg.max_iters=40') + ['--resume'])
+    proc = run_tool(_train_args(synthetic_voc, work, 'train_cfg.max_iters=40', *every_20) +
+                    ['--resume'])
     assert 'resumed' in (proc.stdout + proc.stderr).lower()
     assert osp.isfile(work / 'iter_40.pth')
     resumed = torch.load(work / 'iter_40.pth', weights_only=True, map_location='cpu')
@@ -139,7 +141,8 @@ def test_two_process_gloo_training(synthetic_voc, tmp_path):
     work = tmp_path / 'dist'
     run_tool(['-m', 'torch.distributed.run', '--nproc_per_node=2', '--master_port=29531'] +
              _train_args(synthetic_voc, work, 'train_cfg.max_iters=10',
-                         'train_cfg.val_interval=10', 'default_hooks.checkpoint.interval=10') +
+                         'train_cfg.val_interval=10', 'default_hooks.checkpoint.interval=10',
+                         'train_dataloader.batch_size=4') +
              ['--launcher', 'pytorch'])
     ckpt = torch.load(work / 'iter_10.pth', weights_only=True, map_location='cpu')
     assert ckpt['meta']['iter'] == 10

@@ -1,22 +1,19 @@
 """Evaluate a checkpoint with mmengine's Runner (the config's test_dataloader/test_evaluator)."""
 import argparse
 import json
-import os
-import os.path as osp
 
-from mmengine.config import Config, DictAction
 from mmengine.dist import is_main_process
 from mmengine.runner import Runner
 
 from wsss_mm.utils.io import atomic_write_bytes
-from wsss_mm.utils.setup_env import init_cpu_distributed, register_all_modules
+from wsss_mm.utils.setup_env import (add_runner_arguments, init_cpu_distributed,
+                                     load_runner_config)
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument('config', help='config file')
     parser.add_argument('checkpoint', help='checkpoint file')
-    parser.add_argument('--work-dir', help='where logs and results go')
     parser.add_argument('--out', help='write the metrics to this JSON file')
     parser.add_argument('--crf', action='store_true',
                         help='also score after dense CRF (CRFIoUMetric: mIoU and mIoU_crf)')
@@ -25,26 +22,13 @@ def parse_args() -> argparse.Namespace:
                         help='write VOC test-server PNGs instead of scoring '
                         '(<out-dir>/results/VOC2012/Segmentation/comp6_test_cls/)')
     parser.add_argument('--out-dir', help='folder of --format-only results')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config keys, e.g. test_dataloader.batch_size=1')
-    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm'], default='none')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args()
-    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
-    return args
+    add_runner_arguments(parser)
+    return parser.parse_args()
 
 
 def main() -> None:
     args = parse_args()
-    register_all_modules()
-    cfg = Config.fromfile(args.config)
-    cfg.launcher = args.launcher
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
-    if args.work_dir:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir') is None:
-        cfg.work_dir = osp.join('work_dirs', osp.splitext(osp.basename(args.config))[0])
+    cfg = load_runner_config(args)
     if args.crf or args.format_only:
         evaluator = dict(type='CRFIoUMetric', iou_metrics=['mIoU'], nproc=args.crf_nproc,
                          crf=dict(type='DenseCRF') if args.crf else None)

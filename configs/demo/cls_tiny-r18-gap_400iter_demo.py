@@ -1,12 +1,13 @@
-# A tiny classifier for CPU smoke runs and the test suite: a narrow ResNet-18 trunk with a
-# GAP head, iteration-based so that checkpoints and --resume are exercised in seconds.
-# Set the data root with --cfg-options data_root=... train_dataloader.dataset.data_root=...
+# Stage 1 of the CPU demo (and the test suite's tiny classifier): a narrow ResNet-18 trunk
+# with a GAP head trained from scratch, iteration-based. Data roots are resolved when the
+# config is parsed: override them with
+#   --cfg-options train_dataloader.dataset.data_root=... val_dataloader.dataset.data_root=...
 _base_ = [
     '../_base_/models/resnet50_gap_cls.py', '../_base_/datasets/voc12aug_cls.py',
     '../_base_/schedules/cls_sgd_15e.py', '../_base_/default_runtime.py'
 ]
 data_root = 'work_dirs/demo/data/VOCdevkit/VOC2012'
-crop_size = (64, 64)
+crop_size = (96, 96)
 model = dict(
     backbone=dict(
         _delete_=True, type='ResNet', depth=18, stem_channels=8, base_channels=8,
@@ -20,7 +21,7 @@ train_pipeline = [
     dict(type='PackMultiLabelInputs'),
 ]
 train_dataloader = dict(
-    batch_size=4, num_workers=0, persistent_workers=False,
+    batch_size=8, num_workers=0, persistent_workers=False,
     sampler=dict(type='InfiniteSampler', shuffle=True),
     dataset=dict(data_root=data_root, ann_file='ImageSets/Segmentation/train.txt',
                  pipeline=train_pipeline))
@@ -30,9 +31,9 @@ val_dataloader = dict(
 test_dataloader = val_dataloader
 optim_wrapper = dict(
     optimizer=dict(lr=0.01), paramwise_cfg=dict(custom_keys={'head.fc': dict(lr_mult=10.0)}))
-param_scheduler = [dict(type='MultiStepLR', by_epoch=False, milestones=[30], gamma=0.1)]
-train_cfg = dict(_delete_=True, type='IterBasedTrainLoop', max_iters=40, val_interval=20)
+param_scheduler = [dict(type='MultiStepLR', by_epoch=False, milestones=[300], gamma=0.1)]
+train_cfg = dict(_delete_=True, type='IterBasedTrainLoop', max_iters=400, val_interval=200)
 default_hooks = dict(
-    logger=dict(interval=10),
-    checkpoint=dict(by_epoch=False, interval=20, max_keep_ckpts=2, save_best=None))
+    logger=dict(interval=50),
+    checkpoint=dict(by_epoch=False, interval=200, max_keep_ckpts=1, save_best=None))
 log_processor = dict(by_epoch=False)

@@ -1,10 +1,12 @@
 """Registration and distributed set-up shared by the tools."""
+import argparse
 import os
+import os.path as osp
 from typing import Optional
 
 import torch
 import torch.distributed as torch_dist
-from mmengine.config import Config
+from mmengine.config import Config, DictAction
 from mmengine.registry import init_default_scope
 
 
@@ -65,3 +67,30 @@ def init_cpu_distributed(cfg: Optional[Config], launcher: str) -> bool:
     if cfg is not None:
         cfg.model_wrapper_cfg = dict(type='MMDistributedDataParallel', device_ids=None)
     return True
+
+
+def add_runner_arguments(parser: argparse.ArgumentParser) -> None:
+    """The arguments tools/train.py and tools/test.py share."""
+    parser.add_argument('--work-dir', help='where logs, checkpoints and results go')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config keys, e.g. train_dataloader.batch_size=4')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm'], default='none')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+
+
+def load_runner_config(args: argparse.Namespace) -> Config:
+    """Register everything, read ``args.config``, apply --cfg-options, work dir, launcher.
+
+    The work dir defaults to ``work_dirs/<config name>`` as in mmseg.
+    """
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    register_all_modules()
+    cfg = Config.fromfile(args.config)
+    cfg.launcher = args.launcher
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    if args.work_dir:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir') is None:
+        cfg.work_dir = osp.join('work_dirs', osp.splitext(osp.basename(args.config))[0])
+    return cfg

@@ -1,0 +1,264 @@
+"""The main job on the embedded default: Xu et al.'s whole pipeline on CPU, end to end.
+
+  python tools/demo.py --work-dir work_dirs/demo            # generated data (default)
+  python tools/demo.py --work-dir work_dirs/real --preset effnet \
+      --data-root <coco128_voc20>/VOCdevkit/VOC2012                # real photos
+
+Stages (each one the same tool a user runs, with timings):
+  data        generate a VOCdevkit WSSS set and a separate salient-object set (skipped with
+              --data-root)
+  classifier  tools/train.py: the multi-label classifier on image-level labels
+  saliency    score the saliency detector on the salient-object set (DHSNet is trained on
+              it first with --saliency dhsnet)
+  pseudo      tools/gen_pseudo.py: Grad-CAM -> erasing saliency -> Algorithm 1 (+ overlays)
+  eval        tools/eval_pseudo.py: CAM (best background threshold), saliency-only and
+              fused pseudo labels against the GT masks (evaluation only)
+  segmentor   tools/train.py: MSCDeepLabV2 (scales 1/0.75/0.5, max fusion) on the pseudo labels
+  test        tools/test.py --crf: val mIoU without and with dense CRF
+Writes <work-dir>/results.json, <work-dir>/report.html and prints one table.
+"""
+import argparse
+import glob
+import html
+import json
+import os
+import os.path as osp
+import shutil
+import subprocess
+import sys
+import time
+from typing import Dict, List
+
+import numpy as np
+import torch
+from PIL import Image
+
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+sys.path.insert(0, REPO)
+
+from wsss_mm.datasets.voc import labels_from_xml, read_split  # noqa: E402
+from wsss_mm.evaluation import evaluate_label_dir, format_table  # noqa: E402
+from wsss_mm.pseudo import PseudoLabelFuser  # noqa: E402
+from wsss_mm.utils.io import atomic_write_bytes, save_png_atomic  # noqa: E402
+
+DEMO = osp.join(REPO, 'configs', 'demo')
+PRESETS = {
+    'synthetic': ('cls_tiny-r18-gap_400iter_demo.py',
+                  'pseudo_tiny-r18-gradcam_rbd-erasing_demo.py'),
+    'effnet': ('cls_effnet-lite0-gap_300iter_demo.py',
+               'pseudo_effnet-lite0-gradcam_rbd-erasing_demo.py'),
+}
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('--work-dir', default='work_dirs/demo')
+    parser.add_argument('--data-root', help='an existing VOCdevkit/VOC2012 tree (default: '
+                        'generate one under the work dir)')
+    parser.add_argument('--train-split', default='ImageSets/Segmentation/train.txt',
+                        help='relative to the data root, or an absolute path')
+    parser.add_argument('--val-split', default='ImageSets/Segmentation/val.txt')
+    parser.add_argument('--num-train', type=int, default=160, help='generated train images')
+    parser.add_argument('--num-val', type=int, default=40, help='generated val images')
+    parser.add_argument('--preset', choices=sorted(PRESETS), default='synthetic',
+                        help='classifier/pseudo-label configs: a tiny ResNet trained from '
+                        'scratch (synthetic) or ImageNet EfficientNet-Lite0 (effnet)')
+    parser.add_argument('--classifier-config', help='override the preset')
+    parser.add_argument('--pseudo-config', help='override the preset')
+    parser.add_argument('--seg-config',
+                        default=osp.join(DEMO, 'deeplabv2_tiny-r18-aspp-msc_demo.py'))
+    parser.add_argument('--cls-iters', type=int, help='override the classifier iterations')
+    parser.add_argument('--seg-iters', type=int, help='override the segmentor iterations')
+    parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument('--fresh', action='store_true', help='delete the work dir first')
+    return parser.parse_args()
+
+
+def run(args: List[str]) -> str:
+    """Run a tool with this interpreter; stream nothing, raise with its log on failure."""
+    env = dict(os.environ, PYTHONPATH=REPO)
+    proc = subprocess.run([sys.executable, *args], cwd=REPO, env=env, capture_output=True,
+                          text=True)
+    if proc.returncode != 0:
+        sys.stderr.write(proc.stdout[-3000:] + proc.stderr[-6000:])
+        raise SystemExit(f'demo: {" ".join(args[:2])} failed ({proc.returncode})')
+    return proc.stdout
+
+
+def data_options(prefixes: List[str], root: str) -> List[str]:
+    return [f'{p}.dataset.data_root={root}' for p in prefixes]
+
+
+def saliency_only_miou(root: str, ids: List[str], sal_dir: str, out_dir: str) -> Dict:
+    """Ablation: Algorithm 1 with the attention maps set to zero (saliency alone).
+
+    Every salient pixel then goes to the image's first class, so this measures how much
+    the class attention adds on multi-class images.
+    """
+    fuser = PseudoLabelFuser()
+    for img_id in ids:
+        labels = torch.from_numpy(labels_from_xml(osp.join(root, 'Annotations',
+                                                           img_id + '.xml')))
+        sal = torch.from_numpy(np.asarray(Image.open(osp.join(sal_dir, img_id + '.png')))
+                               .astype(np.float32) / 255)
+        pred = fuser(torch.zeros(len(labels), *sal.shape), sal, labels)
+        save_png_atomic(osp.join(out_dir, img_id + '.png'), pred.to(torch.uint8).numpy())
+    return evaluate_label_dir(out_dir, osp.join(root, 'SegmentationClassAug'), ids)
+
+
+def write_report(work: str, results: Dict, table: str) -> None:
+    """A small HTML page: the table, pseudo-label overlays and segmentation results."""
+    def rel(path):
+        return html.escape(osp.relpath(path, work))
+    vis = sorted(glob.glob(osp.join(work, 'pseudo', 'vis', '*.png')))[:8]
+    preds = sorted(glob.glob(osp.join(work, 'seg_test', '**', 'vis_image', '*.png'),
+                             recursive=True))[:8]
+    rows = ''.join(f'<tr><td>{html.escape(k)}</td><td>{v}</td></tr>'
+                   for k, v in results.items() if not isinstance(v, dict))
+    parts = [
+        '<html><head><meta charset="utf-8"><title>wsss_mm demo</title><style>'
+        'body{font-family:sans-serif;margin:2em}td{padding:2px 10px;border-bottom:1px solid #ddd}'
+        '</style></head><body><h1>wsss_mm demo: Xu et al. (ICASSP 2019) on CPU</h1>',
+        f'<pre>{html.escape(table)}</pre><table>{rows}</table>',
+        '<h2>Stages 1-3: image | Grad-CAM per class | erasing saliency | pseudo label | GT</h2>',
+        ''.join(f'<div><img src="{rel(p)}"></div>' for p in vis),
+        '<h2>Stage 4: MSCDeepLabV2 on val (left: GT, right: prediction)</h2>',
+        ''.join(f'<div><img src="{rel(p)}" width="400"></div>' for p in preds),
+        '</body></html>'
+    ]
+    atomic_write_bytes(osp.join(work, 'report.html'), ''.join(parts).encode('utf-8'))
+
+
+def main() -> None:
+    args = parse_args()
+    cls_name, pseudo_name = PRESETS[args.preset]
+    args.classifier_config = args.classifier_config or osp.join(DEMO, cls_name)
+    args.pseudo_config = args.pseudo_config or osp.join(DEMO, pseudo_name)
+    work = osp.abspath(args.work_dir)
+    if args.fresh and osp.isdir(work):
+        shutil.rmtree(work)
+    os.makedirs(work, exist_ok=True)
+    timings: Dict[str, float] = {}
+    results: Dict = {}
+
+    def stage(name: str):
+        print(f'[demo] {name} ...', flush=True)
+        timings[name] = time.time()
+
+    def done(name: str):
+        timings[name] = round(time.time() - timings[name], 1)
+        print(f'[demo] {name} done in {timings[name]:.1f} s', flush=True)
+
+    # data
+    stage('data')
+    if args.data_root:
+        root = osp.abspath(args.data_root)
+    else:
+        from wsss_mm.datasets.synthetic import make_synthetic_sod, make_synthetic_voc
+        root = make_synthetic_voc(osp.join(work, 'data'), num_train=args.num_train,
+                                  num_val=args.num_val, seed=args.seed)
+        make_synthetic_sod(osp.join(work, 'data', 'SOD'), num_images=40, seed=args.seed + 1)
+    train_ids = read_split(osp.join(root, args.train_split))
+    val_ids = read_split(osp.join(root, args.val_split))
+    done('data')
+
+    # stage 1: classifier
+    stage('classifier')
+    cls_dir = osp.join(work, 'classifier')
+    cls_opts = data_options(['train_dataloader', 'val_dataloader', 'test_dataloader'], root) + [
+        f'train_dataloader.dataset.ann_file={args.train_split}',
+        f'val_dataloader.dataset.ann_file={args.val_split}', f'randomness.seed={args.seed}']
+    if args.cls_iters:
+        cls_opts += [f'train_cfg.max_iters={args.cls_iters}',
+                     f'train_cfg.val_interval={args.cls_iters}',
+                     f'default_hooks.checkpoint.interval={args.cls_iters}']
+    run(['tools/train.py', args.classifier_config, '--work-dir', cls_dir, '--cfg-options',
+         *cls_opts])
+    cls_ckpt = osp.join(cls_dir, open(osp.join(cls_dir, 'last_checkpoint')).read().strip())
+    cls_metrics = osp.join(work, 'classifier_val.json')
+    run(['tools/test.py', args.classifier_config, cls_ckpt, '--work-dir',
+         osp.join(work, 'classifier_test'), '--out', cls_metrics, '--cfg-options',
+         *cls_opts])
+    results.update({f'classifier_val_{k.split("/")[-1]}': round(v, 2)
+                    for k, v in json.load(open(cls_metrics)).items()})
+    done('classifier')
+
+    # stages 1-3: pseudo labels
+    stage('pseudo')
+    pseudo_dir = osp.join(work, 'pseudo')
+    run(['tools/gen_pseudo.py', args.pseudo_config, '--classifier-checkpoint', cls_ckpt,
+         '--work-dir', pseudo_dir, '--vis', '--cfg-options', f'pseudo_data.data_root={root}',
+         f'pseudo_data.ann_file={args.train_split}'])
+    done('pseudo')
+
+    stage('eval')
+    eval_json = osp.join(work, 'eval_pseudo.json')
+    run(['tools/eval_pseudo.py', '--work-dir', pseudo_dir, '--data-root', root, '--split',
+         args.train_split, '--out', eval_json])
+    scores = json.load(open(eval_json))
+    sal_only = saliency_only_miou(root, train_ids, osp.join(pseudo_dir, 'saliency'),
+                                  osp.join(work, 'saliency_only_labels'))
+    results.update(
+        pseudo_miou_cam=round(scores['cams']['best']['mIoU'], 2),
+        cam_best_threshold=scores['cams']['best_threshold'],
+        pseudo_miou_cam_t015=round(scores['cams']['fixed']['mIoU'], 2),
+        pseudo_miou_saliency_only=round(sal_only['mIoU'], 2),
+        pseudo_miou_fused=round(scores['pseudo_labels']['mIoU'], 2),
+        saliency_mae=round(scores['saliency']['MAE'], 4),
+        saliency_max_f=round(scores['saliency']['maxF'], 4))
+    done('eval')
+
+    # stage 4: segmentor on pseudo labels, tested with and without CRF
+    stage('segmentor')
+    seg_dir = osp.join(work, 'segmentor')
+    seg_opts = data_options(['train_dataloader', 'val_dataloader', 'test_dataloader'], root) + [
+        f'train_dataloader.dataset.pseudo_label_dir={osp.join(pseudo_dir, "pseudo_labels")}',
+        f'train_dataloader.dataset.ann_file={args.train_split}',
+        f'val_dataloader.dataset.ann_file={args.val_split}',
+        f'test_dataloader.dataset.ann_file={args.val_split}', f'randomness.seed={args.seed}']
+    if args.seg_iters:
+        seg_opts += [f'train_cfg.max_iters={args.seg_iters}',
+                     f'train_cfg.val_interval={args.seg_iters}',
+                     f'default_hooks.checkpoint.interval={args.seg_iters}',
+                     f'param_scheduler.0.end={args.seg_iters}']
+    run(['tools/train.py', args.seg_config, '--work-dir', seg_dir, '--cfg-options', *seg_opts])
+    seg_ckpt = osp.join(seg_dir, open(osp.join(seg_dir, 'last_checkpoint')).read().strip())
+    done('segmentor')
+
+    stage('test')
+    seg_metrics = osp.join(work, 'segmentor_val.json')
+    run(['tools/test.py', args.seg_config, seg_ckpt, '--work-dir', osp.join(work, 'seg_test'),
+         '--out', seg_metrics, '--crf', '--crf-nproc', '2', '--cfg-options', *seg_opts,
+         'default_hooks.visualization.draw=True'])
+    seg = json.load(open(seg_metrics))
+    results.update(seg_miou=round(seg['mIoU'], 2), seg_miou_crf=round(seg['mIoU_crf'], 2))
+    done('test')
+
+    results['preset'] = args.preset
+    results['timings_s'] = timings
+    results['total_s'] = round(sum(timings.values()), 1)
+    results['data_root'] = root
+    results['num_train'], results['num_val'] = len(train_ids), len(val_ids)
+    rows = [
+        ['CAM (best bg threshold %.2f), train' % results['cam_best_threshold'],
+         results['pseudo_miou_cam']],
+        ['CAM (bg threshold 0.15), train', results['pseudo_miou_cam_t015']],
+        ['saliency only (A = 0), train', results['pseudo_miou_saliency_only']],
+        ['fused pseudo labels (Algorithm 1), train', results['pseudo_miou_fused']],
+        ['MSCDeepLabV2, val', results['seg_miou']],
+        ['MSCDeepLabV2 + CRF, val', results['seg_miou_crf']],
+    ]
+    table = format_table([[n, f'{v:.2f}'] for n, v in rows], ['mIoU (%)', 'value'])
+    table += '\n\n' + format_table([[k, f'{v:.1f}'] for k, v in timings.items()],
+                                   ['stage', 'seconds'])
+    print(table)
+    atomic_write_bytes(osp.join(work, 'results.json'),
+                       json.dumps(results, indent=2).encode('utf-8'))
+    write_report(work, results, table)
+    print(f'[demo] results: {osp.join(work, "results.json")}, report: '
+          f'{osp.join(work, "report.html")}')
+
+
+if __name__ == '__main__':
+    main()
