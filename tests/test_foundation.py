@@ -10,7 +10,7 @@ import torch
 
 from conftest import REPO, run_tool
 
-TINY_CFG = osp.join(REPO, 'configs', 'demo', 'cls_tiny-r18-gap_400iter_demo.py')
+TINY_CFG = osp.join(REPO, 'configs', 'demo', 'cls_tiny-r18-gap_1000iter_demo.py')
 
 
 def test_stack_imports():

@@ -103,6 +103,19 @@ def test_killed_run_resumes_byte_identical(small_voc, classifier_ckpt, reference
     assert leftovers == [], 'temp files of the killed run were left behind'
 
 
+def test_stages_one_at_a_time_match_one_run(small_voc, classifier_ckpt, reference_run,
+                                            tmp_path):
+    work = tmp_path / 'staged'
+    run_tool(_args(small_voc, classifier_ckpt, work, '--stages', 'cam'))
+    assert sorted(os.listdir(work / 'cams')) and not osp.isdir(work / 'pseudo_labels')
+    run_tool(_args(small_voc, classifier_ckpt, work, '--stages', 'saliency'))
+    proc = run_tool(_args(small_voc, classifier_ckpt, work, '--stages', 'fuse'))
+    assert '6 images done' in proc.stdout
+    assert _digest(work) == _digest(reference_run)
+    proc = run_tool(_args(small_voc, classifier_ckpt, work))
+    assert '0 images done, 6 already done' in proc.stdout
+
+
 def test_two_process_run_matches_one_process(small_voc, classifier_ckpt, reference_run,
                                               tmp_path):
     work = tmp_path / 'dist'

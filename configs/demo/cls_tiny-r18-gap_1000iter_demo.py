@@ -2,6 +2,7 @@
 # with a GAP head trained from scratch, iteration-based. Data roots are resolved when the
 # config is parsed: override them with
 #   --cfg-options train_dataloader.dataset.data_root=... val_dataloader.dataset.data_root=...
+#                 test_dataloader.dataset.data_root=...
 _base_ = [
     '../_base_/models/resnet50_gap_cls.py', '../_base_/datasets/voc12aug_cls.py',
     '../_base_/schedules/cls_sgd_15e.py', '../_base_/default_runtime.py'
@@ -31,9 +32,10 @@ val_dataloader = dict(
 test_dataloader = val_dataloader
 optim_wrapper = dict(
     optimizer=dict(lr=0.01), paramwise_cfg=dict(custom_keys={'head.fc': dict(lr_mult=10.0)}))
-param_scheduler = [dict(type='MultiStepLR', by_epoch=False, milestones=[300], gamma=0.1)]
-train_cfg = dict(_delete_=True, type='IterBasedTrainLoop', max_iters=400, val_interval=200)
+param_scheduler = [dict(type='MultiStepLR', by_epoch=False, milestones=[800], gamma=0.1)]
+train_cfg = dict(
+    _delete_=True, type='IterBasedTrainLoop', max_iters=1000, val_interval=1000)
 default_hooks = dict(
     logger=dict(interval=50),
-    checkpoint=dict(by_epoch=False, interval=200, max_keep_ckpts=1, save_best=None))
+    checkpoint=dict(by_epoch=False, interval=1000, max_keep_ckpts=1, save_best=None))
 log_processor = dict(by_epoch=False)

