@@ -21,8 +21,9 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest tests -q -p no:cacheprovider
 
+## Speed tables (docs/benchmarks.md); slow on CPU.
 benchmark: $(STAMP)
-	$(PY) benchmarks/bench_gradcam.py
+	for b in gradcam saliency pseudo crf segmentor; do $(PY) benchmarks/bench_$$b.py || exit 1; done
 
 clean:
 	rm -rf work_dirs
