@@ -16,7 +16,14 @@ train_pipeline = [
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
     dict(type='PackMultiLabelInputs'),
 ]
+test_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='Resize', scale=(320, 320), keep_ratio=True),
+    dict(type='PackMultiLabelInputs'),
+]
 train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
+val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
+test_dataloader = val_dataloader
 optim_wrapper = dict(optimizer=dict(lr=0.005))
 param_scheduler = [dict(type='MultiStepLR', by_epoch=False, milestones=[200], gamma=0.1)]
 train_cfg = dict(max_iters=300, val_interval=300)

@@ -31,9 +31,18 @@ train_dataloader = dict(
     dataset=dict(data_root=data_root, ann_file='ImageSets/Segmentation/train.txt',
                  pseudo_label_dir='work_dirs/demo/pseudo/pseudo_labels',
                  pipeline=train_pipeline))
+# test at the training scale (real photos are ~5x larger than 128x96); predictions are
+# resized back to the original size, where the GT mask (loaded after Resize) stays
+test_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='Resize', scale=(128, 96), keep_ratio=True),
+    dict(type='LoadAnnotations'),
+    dict(type='PackSegInputs'),
+]
 val_dataloader = dict(
     num_workers=0, persistent_workers=False,
-    dataset=dict(data_root=data_root, ann_file='ImageSets/Segmentation/val.txt'))
+    dataset=dict(data_root=data_root, ann_file='ImageSets/Segmentation/val.txt',
+                 pipeline=test_pipeline))
 test_dataloader = val_dataloader
 test_evaluator = dict(
     _delete_=True, type='CRFIoUMetric', iou_metrics=['mIoU'], crf=dict(type='DenseCRF'),

@@ -13,7 +13,7 @@ import torch
 from PIL import Image
 
 from wsss_mm.datasets.voc import VOC_SEG_CLASSES
-from wsss_mm.evaluation.segmentation_scores import (cams_to_label, confusion_matrix,
+from wsss_mm.evaluation.segmentation_scores import (confusion_matrix, labels_at_threshold,
                                                     scores_from_confusion)
 from wsss_mm.evaluation.sod_metric import f_measure_curve
 
@@ -54,8 +54,10 @@ def evaluate_cam_dir(cam_dir: str, gt_dir: str, ids: Sequence[str],
         except (OSError, KeyError, ValueError) as err:
             raise ValueError(f'cannot read CAM file {path}: {err}') from err
         gt = read_label_png(osp.join(gt_dir, img_id + '.png'))
+        best, index = cams.max(0)
+        best_id = class_ids[index]
         for t in all_thresholds:
-            confs[t] += confusion_matrix(cams_to_label(cams, class_ids, t), gt, NUM_CLASSES)
+            confs[t] += confusion_matrix(labels_at_threshold(best, best_id, t), gt, NUM_CLASSES)
     curve = {t: scores_from_confusion(c, VOC_SEG_CLASSES)['mIoU'] for t, c in confs.items()}
     best = max(curve, key=curve.get)
     return dict(fixed_threshold=fixed_threshold,

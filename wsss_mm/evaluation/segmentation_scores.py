@@ -65,7 +65,13 @@ def cams_to_label(cams: torch.Tensor, class_ids: torch.Tensor,
         class_ids: [K] VOC ids (1..20) of those classes.
         bg_threshold: Background score (IRN uses 0.15).
     """
-    background = torch.full_like(cams[:1], bg_threshold)
-    index = torch.cat([background, cams], dim=0).argmax(0)
-    lookup = torch.cat([class_ids.new_zeros(1), class_ids])
-    return lookup[index]
+    best, index = cams.max(0)
+    return labels_at_threshold(best, class_ids[index], bg_threshold)
+
+
+def labels_at_threshold(best: torch.Tensor, best_id: torch.Tensor,
+                        bg_threshold: float) -> torch.Tensor:
+    """:func:`cams_to_label` from the per-pixel max CAM and its class id, so a sweep
+    over thresholds reduces the CAMs once. Ties go to the background, as the argmax
+    over ``[threshold, CAMs]`` gives the first maximum."""
+    return torch.where(best > bg_threshold, best_id, torch.zeros_like(best_id))
