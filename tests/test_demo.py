@@ -23,9 +23,10 @@ def _check(work):
 def test_demo_reduced_on_generated_data(tmp_path):
     work = tmp_path / 'demo'
     run_tool(['tools/demo.py', '--work-dir', str(work), '--num-train', '16', '--num-val', '6',
-              '--cls-iters', '20', '--seg-iters', '4'])
+              '--cls-iters', '20', '--sod-iters', '10', '--seg-iters', '4'])
     results = _check(work)
     assert results['num_train'] == 16 and results['num_val'] == 6
+    assert 0.0 <= results['sod_val_maxF'] <= 1.0
     assert osp.isdir(work / 'data' / 'SOD' / 'DUTS-TR-Image')
 
 
@@ -38,6 +39,8 @@ def test_demo_reduced_on_real_photos(coco128_voc20, tmp_path):
     work = tmp_path / 'real'
     run_tool(['tools/demo.py', '--work-dir', str(work), '--preset', 'effnet', '--data-root',
               coco128_voc20, '--train-split', str(tmp_path / 'train.txt'), '--val-split',
-              str(tmp_path / 'val.txt'), '--cls-iters', '4', '--seg-iters', '2'])
+              str(tmp_path / 'val.txt'), '--saliency', 'rbd', '--cls-iters', '4',
+              '--seg-iters', '2'])
     results = _check(work)
     assert results['num_train'] == 8 and results['preset'] == 'effnet'
+    assert results['saliency_detector'] == 'rbd'

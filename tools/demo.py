@@ -36,6 +36,7 @@ from PIL import Image
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, REPO)
 
+from wsss_mm.datasets.synthetic import make_synthetic_sod, make_synthetic_voc  # noqa: E402
 from wsss_mm.datasets.voc import labels_from_xml, read_split  # noqa: E402
 from wsss_mm.evaluation import evaluate_label_dir, format_table  # noqa: E402
 from wsss_mm.pseudo import PseudoLabelFuser  # noqa: E402
@@ -164,7 +165,6 @@ def main() -> None:
     if args.data_root:
         root = osp.abspath(args.data_root)
     else:
-        from wsss_mm.datasets.synthetic import make_synthetic_sod, make_synthetic_voc
         root = make_synthetic_voc(osp.join(work, 'data'), num_train=args.num_train,
                                   num_val=args.num_val, seed=args.seed)
     sod_root = osp.join(work, 'data', 'SOD')
