@@ -501,3 +501,26 @@ def test_registry_build(resnet, cfg, cls):
     for key in ('fusion', 'batch_size'):
         if key in cfg:
             assert getattr(generator, key) == cfg[key]
+
+
+def test_layercam_example_config_builds_and_runs():
+    """configs/examples' LayerCAM config: three VGG-16 layers of the paper's classifier."""
+    from mmengine.config import Config
+
+    from conftest import REPO
+    from wsss_mm.registry import MODELS
+    from wsss_mm.utils.setup_env import register_all_modules
+    register_all_modules()
+    cfg = Config.fromfile(f'{REPO}/configs/examples/pseudo_vgg16-layercam_dhsnet-erasing_voc12aug.py')
+    # the config's VGG-16 backbone (random weights) under a light GAP head instead of fc6-fc8
+    classifier = nn.Module()
+    classifier.backbone = MODELS.build(cfg.model.backbone)
+    classifier.head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(512, 20))
+    classifier.forward = lambda x: classifier.head(classifier.backbone(x))
+    generator = CAM_GENERATORS.build(cfg.cam_generator, default_args=dict(model=classifier))
+    assert type(generator) is LayerCAMGenerator and generator.fusion == 'max'
+    assert generator.layers == [classifier.backbone.features[i] for i in (15, 22, 29)]
+    labels = torch.zeros(1, NUM_CLASSES)
+    labels[0, [3, 8]] = 1
+    maps = generator(torch.randn(1, 3, 64, 64), labels)
+    assert maps.shape == (1, NUM_CLASSES, 64, 64) and (maps[labels == 0] == 0).all()
