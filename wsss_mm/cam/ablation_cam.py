@@ -55,7 +55,7 @@ class AblationCAMGenerator(BaseCAMGenerator):
         for n in range(num_images):
             for chunk in torch.arange(num_channels, device=scores.device).split(self.batch_size):
                 copies = activations[n].repeat(len(chunk), 1, 1, 1)
-                copies[torch.arange(len(chunk)), chunk] = 0
+                copies[torch.arange(len(chunk), device=chunk.device), chunk] = 0
                 ablated_scores[n, chunk] = self._scores_with(layer_index, inputs[n:n + 1], copies)
         # [N, K, C] -> the requested class of every slot: [T, N, K]
         index = classes.t()[:, None, :].expand(-1, num_channels, -1)
