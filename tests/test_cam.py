@@ -3,7 +3,7 @@
 Every method is compared with the pip package ``grad-cam`` (pytorch_grad_cam),
 which runs one forward (and one full backward) per class, on a small VGG-like
 network in float64 with several classes per image and a batch of two images;
-CAM, Ablation-CAM and LayerCAM's fusion also with hand computations.
+CAM, Score-CAM, Ablation-CAM and LayerCAM's fusion also with hand computations.
 
 Tolerances. In float64 our maps carry errors of about eps64 * sqrt(reduction
 length ~5e3) * depth ~10 * cancellation in sum_k w_k A^k (< 1e3 on these
@@ -511,7 +511,8 @@ def test_layercam_example_config_builds_and_runs():
     from wsss_mm.registry import MODELS
     from wsss_mm.utils.setup_env import register_all_modules
     register_all_modules()
-    cfg = Config.fromfile(f'{REPO}/configs/examples/pseudo_vgg16-layercam_dhsnet-erasing_voc12aug.py')
+    cfg = Config.fromfile(
+        f'{REPO}/configs/examples/pseudo_vgg16-layercam_dhsnet-erasing_voc12aug.py')
     # the config's VGG-16 backbone (random weights) under a light GAP head instead of fc6-fc8
     classifier = nn.Module()
     classifier.backbone = MODELS.build(cfg.model.backbone)

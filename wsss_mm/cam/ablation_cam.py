@@ -65,7 +65,8 @@ class AblationCAMGenerator(BaseCAMGenerator):
         return weighted_sum(weights[..., None, None], activations)
 
     def _scores_with(self, layer_index: int, image: Tensor, outputs: Tensor) -> Tensor:
-        """Class scores ``[M, C]`` of ``image`` [1, 3, H, W] with the target layer giving ``outputs``."""
+        """Class scores ``[M, C]`` of ``image`` [1, 3, H, W] when the target layer gives ``outputs``
+        ``[M, K, h, w]`` instead of its own output."""
 
         def replace(module: nn.Module, args: tuple, output: Tensor) -> Tensor:
             return outputs
