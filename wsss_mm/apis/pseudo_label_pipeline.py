@@ -6,6 +6,7 @@ a split, handles files, resumption and distribution. Fusion always reads the
 so labels fused in the same run and labels fused later from the files agree.
 """
 import io
+import warnings
 from typing import Optional, Sequence, Tuple
 
 import numpy as np
@@ -38,15 +39,12 @@ def read_rgb(path: str) -> np.ndarray:
     if not data:
         raise InputError(f'image {path} is empty (0 bytes)')
     try:
-        image = Image.open(io.BytesIO(data))
-        width, height = image.size
-        if Image.MAX_IMAGE_PIXELS and width * height > Image.MAX_IMAGE_PIXELS:
-            raise InputError(f'image {path} is {width}x{height} pixels, more than the '
-                             f'{Image.MAX_IMAGE_PIXELS} of PIL.Image.MAX_IMAGE_PIXELS')
-        image.load()  # raises on truncated data (LOAD_TRUNCATED_IMAGES is False)
+        with warnings.catch_warnings():
+            # PIL only warns between MAX_IMAGE_PIXELS and twice that: refuse those too
+            warnings.simplefilter('error', Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data))
+            image.load()  # raises on truncated data (LOAD_TRUNCATED_IMAGES is False)
         return np.array(image.convert('RGB'))
-    except InputError:
-        raise
     except UnidentifiedImageError as err:
         raise InputError(f'cannot read image {path}: not an image format PIL can decode '
                          f'({len(data)} bytes)') from err
