@@ -5,7 +5,8 @@ Writes under the work dir:
   saliency/<id>.png         8-bit erasing saliency S = max(S0, S1, S2)
   pseudo_labels/<id>.png    VOC palette PNG, 0..20 (255 with an ignore band)
   vis/<id>.png              with --vis: image | CAM per class | saliency | pseudo label | GT
-  gen_pseudo_report.json    images done / skipped, failures with their reason
+  gen_pseudo_report.json    the last run: status (running / finished / stopped at which
+                            image and why), images done / skipped, failures with their reason
 
 Every file is written atomically and each stage skips outputs that exist, so a killed
 run resumes where it stopped and gives byte-identical files. --stages cam (or saliency)
@@ -13,7 +14,6 @@ runs one stage alone; --stages fuse re-fuses stored maps (e.g. with other gammas
 With --launcher pytorch each rank takes every world_size-th image.
 """
 import argparse
-import json
 import os
 import os.path as osp
 import sys
@@ -29,7 +29,8 @@ from tqdm import tqdm
 from wsss_mm.apis import InputError, PseudoLabelPipeline, read_rgb
 from wsss_mm.datasets.voc import (VOC_CLASSES, VOC_PALETTE, labels_from_mask, labels_from_xml,
                                   read_split)
-from wsss_mm.utils.io import (atomic_write_bytes, remove_stale_temp_files, save_npz_atomic,
+from wsss_mm.utils.config_check import PSEUDO_KEYS, apply_cfg_options
+from wsss_mm.utils.io import (remove_stale_temp_files, save_json_atomic, save_npz_atomic,
                               save_png_atomic)
 from wsss_mm.utils.setup_env import init_cpu_distributed, register_all_modules
 from wsss_mm.visualization import make_panel
@@ -61,15 +62,21 @@ def parse_args() -> argparse.Namespace:
 
 
 def load_item_labels(data_cfg: dict, img_id: str) -> np.ndarray:
-    """Image-level labels of one image from its XML (or mask, if configured)."""
+    """Image-level labels of one image from its XML (or mask, if configured).
+
+    A file without any of the classes raises, naming that file (not the image).
+    """
     root = data_cfg['data_root']
     if data_cfg.get('label_source', 'xml') == 'mask':
-        return labels_from_mask(osp.join(root, data_cfg.get('seg_map_dir',
-                                                             'SegmentationClassAug'),
-                                         img_id + '.png'))
-    return labels_from_xml(osp.join(root, 'Annotations', img_id + '.xml'), VOC_CLASSES)
-
-
+        path = osp.join(root, data_cfg.get('seg_map_dir', 'SegmentationClassAug'), img_id + '.png')
+        labels = labels_from_mask(path)
+    else:
+        path = osp.join(root, 'Annotations', img_id + '.xml')
+        labels = labels_from_xml(path, VOC_CLASSES)
+    if not labels.any():
+        raise InputError(f'{path} has no object of the {len(VOC_CLASSES)} classes '
+                         f'(image {img_id} has no image-level labels)')
+    return labels
 
 
 def output_path(out: Dict[str, str], stage: str, img_id: str) -> str:
@@ -110,8 +117,6 @@ def process_image(pipeline: PseudoLabelPipeline, img_id: str, data_cfg: dict,
     img_path = osp.join(root, data_cfg.get('img_dir', 'JPEGImages'), img_id + '.jpg')
     rgb = read_rgb(img_path)
     labels = load_item_labels(data_cfg, img_id)
-    if not labels.any():
-        raise InputError(f'image {img_path} has no image-level labels')
     cam_path = output_path(out, 'cam', img_id)
     sal_path = output_path(out, 'saliency', img_id)
     if 'cam' in stages and not osp.isfile(cam_path):
@@ -146,8 +151,7 @@ def main() -> None:
     args = parse_args()
     register_all_modules()
     cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    apply_cfg_options(cfg, args.cfg_options, PSEUDO_KEYS, 'gen_pseudo')
     stages = [s for s in args.stages.split(',') if s]
     unknown = set(stages) - set(STAGES)
     if unknown:
@@ -165,31 +169,42 @@ def main() -> None:
     ids = read_split(osp.join(data_cfg['data_root'], data_cfg['ann_file']))
     out = {name: osp.join(args.work_dir, name) for name in
            ('cams', 'saliency', 'pseudo_labels', 'vis')}
+    report_path = osp.join(args.work_dir, 'gen_pseudo_report.json')
     if rank == 0:
         for folder in out.values():
             remove_stale_temp_files(folder)
+        # the report always describes the last run: 'running' until it finishes or stops
+        save_json_atomic(report_path, dict(status='running', images=len(ids)))
     barrier()
     todo = [i for i in ids[rank::world_size]
             if not all(osp.isfile(output_path(out, stage, i)) for stage in stages)]
-    pipeline = PseudoLabelPipeline.from_config(cfg, args.classifier_checkpoint, device=device)
-    failures = []
-    for img_id in tqdm(todo, desc=f'pseudo labels (rank {rank})', disable=rank != 0,
-                       dynamic_ncols=True):
-        try:
-            process_image(pipeline, img_id, data_cfg, out, stages, args.vis)
-        except (InputError, ValueError) as err:
-            if on_error == 'raise':
-                raise SystemExit(f'gen_pseudo: {err}') from err
-            failures.append(dict(img_id=img_id, error=str(err)))
+    failures, done, img_id = [], 0, None
+    try:
+        pipeline = PseudoLabelPipeline.from_config(cfg, args.classifier_checkpoint,
+                                                   device=device)
+        for img_id in tqdm(todo, desc=f'pseudo labels (rank {rank})', disable=rank != 0,
+                           dynamic_ncols=True):
+            try:
+                process_image(pipeline, img_id, data_cfg, out, stages, args.vis)
+                done += 1
+            except (InputError, ValueError) as err:
+                if on_error == 'raise':
+                    raise SystemExit(f'gen_pseudo: {err}') from err
+                failures.append(dict(img_id=img_id, error=str(err)))
+    except BaseException as err:  # bad input in raise mode, an error, Ctrl-C: say where
+        save_json_atomic(report_path, dict(
+            status='stopped', images=len(ids), rank=rank, stopped_at=img_id,
+            error=str(err) or type(err).__name__, processed_this_run=done, failures=failures))
+        raise
     gathered = all_gather_object(dict(failures=failures, attempted=len(todo)))
     if rank == 0:
         failed = sorted((f for part in gathered for f in part['failures']),
                         key=lambda f: f['img_id'])
         attempted = sum(part['attempted'] for part in gathered)
-        report = dict(images=len(ids), processed_this_run=attempted - len(failed),
+        report = dict(status='finished', images=len(ids),
+                      processed_this_run=attempted - len(failed),
                       skipped_already_done=len(ids) - attempted, failures=failed)
-        atomic_write_bytes(osp.join(args.work_dir, 'gen_pseudo_report.json'),
-                           json.dumps(report, indent=2).encode('utf-8'))
+        save_json_atomic(report_path, report)
         for failure in failed:
             print(f'[gen_pseudo] skipped {failure["img_id"]}: {failure["error"]}')
         print(f'[gen_pseudo] {report["processed_this_run"]} images done, '

@@ -5,6 +5,7 @@ import json
 from mmengine.dist import is_main_process
 from mmengine.runner import Runner
 
+from wsss_mm.utils.checkpoint_fit import check_checkpoint_fits
 from wsss_mm.utils.io import atomic_write_bytes
 from wsss_mm.utils.setup_env import (add_runner_arguments, init_cpu_distributed,
                                      load_runner_config)
@@ -41,6 +42,10 @@ def main() -> None:
     cfg.resume = False
     init_cpu_distributed(cfg, args.launcher)
     runner = Runner.from_cfg(cfg)
+    try:  # mmengine loads non-strictly: a checkpoint that does not fit would test a random model
+        check_checkpoint_fits(runner.model, args.checkpoint)
+    except ValueError as err:
+        raise SystemExit(f'test.py: {err}') from err
     metrics = runner.test()
     if args.out and is_main_process() and metrics:
         payload = json.dumps({k: float(v) for k, v in metrics.items()}, indent=2)

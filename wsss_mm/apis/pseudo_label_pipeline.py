@@ -6,13 +6,14 @@ a split, handles files, resumption and distribution. Fusion always reads the
 so labels fused in the same run and labels fused later from the files agree.
 """
 import io
+import warnings
 from typing import Optional, Sequence, Tuple
 
 import numpy as np
 import torch
 from mmengine.config import Config
 from mmengine.runner import load_checkpoint
-from PIL import Image
+from PIL import Image, UnidentifiedImageError
 from torch import nn
 
 from wsss_mm.registry import (CAM_GENERATORS, MODELS, PSEUDO_LABEL_FUSERS,
@@ -24,15 +25,31 @@ class InputError(ValueError):
 
 
 def read_rgb(path: str) -> np.ndarray:
-    """Decode an image file fully into RGB uint8; truncated or unreadable files raise."""
+    """Decode an image file fully into RGB uint8 [H, W, 3].
+
+    Every failure of one file raises :class:`InputError` naming it: a missing or
+    empty file, an unknown format, truncated data, any decoder error, and images
+    over ``Image.MAX_IMAGE_PIXELS`` (checked from the header, before decoding).
+    """
     try:
         with open(path, 'rb') as f:
             data = f.read()
-        image = Image.open(io.BytesIO(data))
-        image.load()  # raises on truncated data (LOAD_TRUNCATED_IMAGES is False)
-        return np.array(image.convert('RGB'))
-    except (OSError, SyntaxError) as err:
+    except OSError as err:
         raise InputError(f'cannot read image {path}: {err}') from err
+    if not data:
+        raise InputError(f'image {path} is empty (0 bytes)')
+    try:
+        with warnings.catch_warnings():
+            # PIL only warns between MAX_IMAGE_PIXELS and twice that: refuse those too
+            warnings.simplefilter('error', Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data))
+            image.load()  # raises on truncated data (LOAD_TRUNCATED_IMAGES is False)
+        return np.array(image.convert('RGB'))
+    except UnidentifiedImageError as err:
+        raise InputError(f'cannot read image {path}: not an image format PIL can decode '
+                         f'({len(data)} bytes)') from err
+    except Exception as err:  # any decoder error (OSError, SyntaxError, bombs, ...)
+        raise InputError(f'cannot read image {path}: {type(err).__name__}: {err}') from err
 
 
 def quantize_cams(cams: torch.Tensor) -> torch.Tensor:

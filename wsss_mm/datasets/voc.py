@@ -7,7 +7,9 @@ segmentation PNGs instead (unique ids, ignoring 0 and 255). Masks are attached
 (``seg_map_path``) only when ``with_seg_map=True``, for evaluation.
 """
 import os.path as osp
+import warnings
 import xml.etree.ElementTree as ET
+from collections import Counter
 from typing import Dict, List, Optional, Sequence
 
 import numpy as np
@@ -41,13 +43,24 @@ VOC_PALETTE = voc_palette()
 
 
 def read_split(path: str) -> List[str]:
-    """Read an ``ImageSets`` split file (one id per line; SBD lists allowed)."""
+    """Read an ``ImageSets`` split file (one id per line; SBD lists allowed).
+
+    Blank lines, CRLF line ends and surrounding spaces are ignored. An id listed
+    more than once is kept once (at its first place), with one warning naming
+    the file and the repeated ids, so no image is processed or counted twice.
+    """
     if not osp.isfile(path):
         raise FileNotFoundError(f'split file not found: {path}')
     with open(path, encoding='utf-8') as f:
         # SBD-style lists may hold "JPEGImages/x.jpg SegmentationClassAug/x.png"
         ids = [osp.splitext(osp.basename(line.split()[0]))[0] for line in f if line.strip()]
-    return ids
+    unique = list(dict.fromkeys(ids))
+    if len(unique) < len(ids):
+        repeated = sorted(i for i, n in Counter(ids).items() if n > 1)
+        warnings.warn(f'split file {path} lists {len(ids) - len(unique)} duplicate id(s) '
+                      f'({", ".join(repeated[:10])}{" ..." if len(repeated) > 10 else ""}); '
+                      f'each image is used once', stacklevel=2)
+    return unique
 
 
 def labels_from_xml(path: str, classes: Sequence[str] = VOC_CLASSES) -> np.ndarray:
@@ -129,14 +142,16 @@ class VOCImageLevelDataset(BaseDataset):
             seg_map_path = osp.join(self.data_prefix['seg_map_path'],
                                     img_id + self.seg_map_suffix)
             if self.label_source == 'xml':
-                labels = labels_from_xml(osp.join(self.data_prefix['xml_path'], img_id + '.xml'))
+                label_path = osp.join(self.data_prefix['xml_path'], img_id + '.xml')
+                labels = labels_from_xml(label_path)
             else:
+                label_path = seg_map_path
                 labels = labels_from_mask(seg_map_path)
             if not labels.any():
                 if self.skip_unlabeled:
                     continue
-                raise ValueError(f'image {img_id} has no image-level labels '
-                                 f'(source: {self.label_source})')
+                raise ValueError(f'{label_path} has no object of the {len(VOC_CLASSES)} '
+                                 f'classes (image {img_id} has no image-level labels)')
             info = dict(img_id=img_id,
                         img_path=osp.join(self.data_prefix['img_path'], img_id + self.img_suffix),
                         gt_label=labels)

@@ -13,6 +13,7 @@ import torch
 from PIL import Image
 
 from wsss_mm.datasets.voc import VOC_SEG_CLASSES
+from wsss_mm.evaluation.label_checks import check_label_values, check_same_size
 from wsss_mm.evaluation.segmentation_scores import (confusion_matrix, labels_at_threshold,
                                                     scores_from_confusion)
 from wsss_mm.evaluation.sod_metric import f_measure_curve
@@ -32,8 +33,12 @@ def evaluate_label_dir(pred_dir: str, gt_dir: str, ids: Sequence[str]) -> Dict[s
     """mIoU etc. of ``pred_dir/<id>.png`` against ``gt_dir/<id>.png`` (255 ignored)."""
     conf = torch.zeros(NUM_CLASSES, NUM_CLASSES + 1, dtype=torch.int64)
     for img_id in ids:
-        conf += confusion_matrix(read_label_png(osp.join(pred_dir, img_id + '.png')),
-                                 read_label_png(osp.join(gt_dir, img_id + '.png')), NUM_CLASSES)
+        pred_path = osp.join(pred_dir, img_id + '.png')
+        gt_path = osp.join(gt_dir, img_id + '.png')
+        pred = check_label_values(read_label_png(pred_path), pred_path, NUM_CLASSES)
+        gt = check_label_values(read_label_png(gt_path), gt_path, NUM_CLASSES)
+        check_same_size(pred, pred_path, gt, gt_path)
+        conf += confusion_matrix(pred, gt, NUM_CLASSES)
     return scores_from_confusion(conf, VOC_SEG_CLASSES)
 
 
@@ -53,7 +58,9 @@ def evaluate_cam_dir(cam_dir: str, gt_dir: str, ids: Sequence[str],
                 class_ids = torch.from_numpy(data['class_ids'].astype(np.int64))
         except (OSError, KeyError, ValueError) as err:
             raise ValueError(f'cannot read CAM file {path}: {err}') from err
-        gt = read_label_png(osp.join(gt_dir, img_id + '.png'))
+        gt_path = osp.join(gt_dir, img_id + '.png')
+        gt = check_label_values(read_label_png(gt_path), gt_path, NUM_CLASSES)
+        check_same_size(cams, path, gt, gt_path)
         best, index = cams.max(0)
         best_id = class_ids[index]
         for t in all_thresholds:
@@ -77,8 +84,11 @@ def evaluate_saliency_dir(sal_dir: str, gt_dir: str, ids: Sequence[str],
     """
     maes, curves = [], []
     for img_id in ids:
-        sal = read_label_png(osp.join(sal_dir, img_id + '.png')).double() / 255
-        gt = read_label_png(osp.join(gt_dir, img_id + '.png'))
+        sal_path = osp.join(sal_dir, img_id + '.png')
+        gt_path = osp.join(gt_dir, img_id + '.png')
+        sal = read_label_png(sal_path).double() / 255
+        gt = check_label_values(read_label_png(gt_path), gt_path, NUM_CLASSES)
+        check_same_size(sal, sal_path, gt, gt_path)
         valid = gt != 255
         fg = (gt > 0)[valid]
         maes.append(float((sal[valid] - fg.double()).abs().mean()))
