@@ -20,7 +20,7 @@ def brute_force_path(p, q):
 
 
 def brute_force_pairs(height, width, radius):
-    """Every unordered pair (p, q) of the grid with 0 < |q - p| < radius, q after p in raster order."""
+    """Every unordered pair (p, q) of the grid with 0 < |q - p| < radius, q after p (raster)."""
     pixels = [(y, x) for y in range(height) for x in range(width)]
     return [(p, q) for i, p in enumerate(pixels) for q in pixels[i + 1:]
             if (q[0] - p[0])**2 + (q[1] - p[1])**2 < radius**2]

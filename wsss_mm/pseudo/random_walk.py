@@ -83,7 +83,7 @@ class RandomWalkRefiner:
             return matrix.coalesce().to_sparse_csr()
 
     def propagate(self, cams: Tensor, boundary: Tensor) -> Tensor:
-        """``T^(2^exp_times)`` applied to ``cams * (1 - boundary)``: ``[K, h, w]`` -> ``[K, h, w]``."""
+        """``T^(2^exp_times)`` applied to ``cams * (1 - boundary)``, ``[K, h, w]`` each."""
         num_classes = cams.shape[0]
         transition = self.transition_matrix(boundary)
         walk = (cams.float() * (1 - boundary.float())).reshape(num_classes, -1).t().contiguous()
