@@ -6,8 +6,10 @@
 # rescale 0.5-1.5, h-flip, random crop 512; batch 32, 3 epochs, lr 0.1, weight decay 1e-4,
 # poly decay. Point train_dataloader.dataset.cam_dir at the stored seed CAMs.
 _base_ = ['../_base_/default_runtime.py', '../_base_/pseudo/irn_random_walk.py']
+crop_size = (512, 512)
 data_preprocessor = dict(
     type='SegDataPreProcessor',
+    size=crop_size,
     mean=[123.675, 116.28, 103.53],
     std=[58.395, 57.12, 57.375],
     bgr_to_rgb=True,
@@ -31,7 +33,6 @@ model = dict(
         num_groups=4),
     loss=dict(type='AffinityLoss', radius=10),
     stride=4)
-crop_size = (512, 512)
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadRelationLabels', fg_threshold=0.30, bg_threshold=0.05, crf=True),

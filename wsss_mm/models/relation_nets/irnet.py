@@ -17,7 +17,8 @@ class IRNet(BaseModel):
 
     The backbone (mmseg ``ResNet``, IRN: depth 50, ``strides=(1, 2, 2, 1)``,
     ImageNet weights) stays frozen in eval mode, as in IRN, whose features are
-    detached; only ``boundary_head`` learns. The pyramid is the stem (after
+    detached; only ``boundary_head`` learns (``freeze_backbone=False`` trains
+    both, for backbones without pretrained weights). The pyramid is the stem (after
     max-pooling, stride 4) and the four residual stages. This is the semantic
     path of IRN; the displacement-field branch (instances) is not built.
 
@@ -30,6 +31,7 @@ class IRNet(BaseModel):
         boundary_head: :class:`ClassBoundaryHead` config.
         loss: :class:`AffinityLoss` config (IRN trains at radius 10).
         stride: Stride of the boundary grid (IRN: 4).
+        freeze_backbone: Keep the backbone fixed in eval mode (IRN: True).
         data_preprocessor: ``SegDataPreProcessor`` config.
         init_cfg: mmengine init config.
     """
@@ -39,6 +41,7 @@ class IRNet(BaseModel):
                  boundary_head: dict,
                  loss: dict = dict(type='AffinityLoss', radius=10),
                  stride: int = 4,
+                 freeze_backbone: bool = True,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
@@ -46,19 +49,22 @@ class IRNet(BaseModel):
         self.boundary_head = MODELS.build(boundary_head)
         self.loss_fn = MODELS.build(loss)
         self.stride = stride
-        for param in self.backbone.parameters():
-            param.requires_grad_(False)
+        self.freeze_backbone = freeze_backbone
+        if freeze_backbone:
+            for param in self.backbone.parameters():
+                param.requires_grad_(False)
 
     def train(self, mode: bool = True) -> 'IRNet':
-        """Switch the head's mode; the backbone always stays in eval mode."""
+        """Switch the modes; a frozen backbone always stays in eval mode."""
         super().train(mode)
-        self.backbone.eval()
+        if self.freeze_backbone:
+            self.backbone.eval()
         return self
 
     def extract_feats(self, inputs: Tensor) -> List[Tensor]:
-        """Stem (after max-pooling) and the four stage outputs of the frozen backbone."""
+        """Stem (after max-pooling) and the four stage outputs of the backbone."""
         backbone = self.backbone
-        with torch.no_grad():
+        with torch.set_grad_enabled(torch.is_grad_enabled() and not self.freeze_backbone):
             if backbone.deep_stem:
                 x = backbone.stem(inputs)
             else:
