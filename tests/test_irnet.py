@@ -106,7 +106,7 @@ def test_irn_configs_build():
     from mmengine.config import Config
 
     from wsss_mm.cam import CAMGenerator
-    from wsss_mm.registry import CAM_GENERATORS, MODELS
+    from wsss_mm.registry import CAM_GENERATORS, MODELS, PSEUDO_LABEL_FUSERS
     cls_cfg = Config.fromfile(f'{REPO_CONFIGS}/cls_r50-gap-os16_5e_voc12aug.py')
     cls_cfg.model.backbone.init_cfg = None
     classifier = MODELS.build(cls_cfg.model)
@@ -121,4 +121,6 @@ def test_irn_configs_build():
     irnet = MODELS.build(irn_cfg.model)
     assert irnet(torch.rand(1, 3, 64, 80)).shape == (1, 1, 16, 20)
     assert irn_cfg.train_dataloader.batch_size == 32 and irn_cfg.train_cfg.max_epochs == 3
-    assert irn_cfg.refiner.type == 'RandomWalkRefiner' and irn_cfg.refiner.exp_times == 8
+    refiner = PSEUDO_LABEL_FUSERS.build(irn_cfg.refiner)
+    assert (refiner.pairs.radius, refiner.beta, refiner.exp_times, refiner.bg_threshold) == (
+        5, 10.0, 8, 0.25)

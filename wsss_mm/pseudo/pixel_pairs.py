@@ -57,21 +57,16 @@ class PixelPairs:
         """D, the number of half-plane offsets."""
         return len(self.offsets)
 
-    def _pad(self, x: Tensor, value: float) -> Tensor:
-        """Pad the last two dims so every destination / path pixel is a slice (dy >= 0)."""
+    def _pad(self, x: Tensor, value: float, down: bool = True) -> Tensor:
+        """Pad the last two dims so that every pixel ``p + d`` (``down``) or ``p - d`` of a
+        half-plane offset d (``dy >= 0``) is reached by a slice."""
         r = self.radius - 1
-        return F.pad(x, (r, r, 0, r), value=value)
+        return F.pad(x, (r, r, 0, r) if down else (r, r, r, 0), value=value)
 
     def _slice(self, padded: Tensor, dy: int, dx: int, height: int, width: int) -> Tensor:
         """``x[..., y + dy, x + dx]`` for all (y, x) of the grid, from the padded map."""
         r = self.radius - 1
         return padded[..., dy:dy + height, r + dx:r + dx + width]
-
-    def valid(self, height: int, width: int, device=None) -> Tensor:
-        """``[D, H, W]`` bool: the destination ``p + d`` lies inside the grid."""
-        inside = torch.ones(1, height, width, dtype=torch.bool, device=device)
-        padded = self._pad(inside, False)
-        return torch.cat([self._slice(padded, dy, dx, height, width) for dy, dx in self.offsets])
 
     def destination(self, x: Tensor, fill: float) -> Tensor:
         """``[..., D, H, W]``: the value of ``x [..., H, W]`` at ``p + d`` (``fill`` outside)."""
@@ -79,6 +74,21 @@ class PixelPairs:
         padded = self._pad(x, fill)
         return torch.stack([self._slice(padded, dy, dx, height, width) for dy, dx in self.offsets],
                            dim=-3)
+
+    def at_destination(self, pairwise: Tensor, fill: float) -> Tensor:
+        """A pair-wise map ``[..., D, H, W]`` seen from the other end: ``out[d](p)`` is
+        ``pairwise[d](p - d)``, the pair ``(p - d, p)`` (``fill`` where p - d is outside)."""
+        height, width = pairwise.shape[-2:]
+        padded = self._pad(pairwise, fill, down=False)
+        r = self.radius - 1
+        return torch.stack([self._slice(padded[..., i, :, :], r - dy, -dx, height, width)
+                            for i, (dy, dx) in enumerate(self.offsets)], dim=-3)
+
+    def valid(self, height: int, width: int, device=None) -> Tensor:
+        """``[D, H, W]`` bool: the destination ``p + d`` lies inside the grid."""
+        inside = torch.ones(1, height, width, dtype=torch.bool, device=device)
+        padded = self._pad(inside, False)
+        return torch.cat([self._slice(padded, dy, dx, height, width) for dy, dx in self.offsets])
 
     def boundary_to_affinity(self, boundary: Tensor) -> Tensor:
         """Affinities ``[..., D, H, W]`` from a class-boundary map ``[..., H, W]`` in [0, 1].

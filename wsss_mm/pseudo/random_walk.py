@@ -64,23 +64,29 @@ class RandomWalkRefiner:
         height, width = boundary.shape
         num_pixels = height * width
         device = boundary.device
-        valid = self.pairs.valid(height, width, device=device)
-        weight = self.pairs.boundary_to_affinity(boundary.float()).clamp(min=0).pow(self.beta)
-        index = torch.arange(num_pixels, device=device).view(height, width)
-        src = index.expand_as(valid)[valid]
-        dst = self.pairs.destination(index, 0)[valid]
-        weight = weight[valid]
-        diagonal = torch.arange(num_pixels, device=device)
-        rows = torch.cat([src, dst, diagonal])
-        cols = torch.cat([dst, src, diagonal])
-        values = torch.cat([weight, weight, weight.new_ones(num_pixels)])
-        degree = weight.new_zeros(num_pixels).index_add_(0, rows, values)
-        values = values / degree[rows]
-        matrix = torch.sparse_coo_tensor(torch.stack([rows, cols]), values,
-                                         (num_pixels, num_pixels), check_invariants=False)
+        pairs = self.pairs
+        # row p holds p - d (columns ascending), p itself, then p + d: sorting the offsets by
+        # their raster step dy * width + dx keeps every row's valid columns sorted, so the
+        # CSR arrays come out without a sort
+        steps = torch.tensor([dy * width + dx for dy, dx in pairs.offsets], device=device)
+        order = steps.argsort()
+        weight = pairs.boundary_to_affinity(boundary.float()).clamp(min=0).pow(self.beta)
+        valid = pairs.valid(height, width, device=device)
+        weight = weight * valid
+        index = torch.arange(num_pixels, device=device).view(1, height, width)
+        columns = torch.cat([(index - steps[:, None, None])[order.flip(0)], index,
+                             (index + steps[:, None, None])[order]])
+        values = torch.cat([pairs.at_destination(weight, 0.0)[order.flip(0)],
+                            weight.new_ones(1, height, width), weight[order]])
+        present = torch.cat([pairs.at_destination(valid, False)[order.flip(0)],
+                             torch.ones_like(valid[:1]), valid[order]])
+        columns, values, present = (x.reshape(len(x), -1).t() for x in (columns, values, present))
+        values = values / values.sum(dim=1, keepdim=True)
+        crow = torch.cat([present.new_zeros(1, dtype=torch.long), present.sum(dim=1).cumsum(0)])
         with warnings.catch_warnings():  # torch flags CSR as beta; its products are what we use
             warnings.filterwarnings('ignore', message='Sparse CSR tensor support is in beta')
-            return matrix.coalesce().to_sparse_csr()
+            return torch.sparse_csr_tensor(crow, columns[present], values[present],
+                                           (num_pixels, num_pixels), check_invariants=False)
 
     def propagate(self, cams: Tensor, boundary: Tensor) -> Tensor:
         """``T^(2^exp_times)`` applied to ``cams * (1 - boundary)``, ``[K, h, w]`` each."""
