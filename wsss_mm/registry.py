@@ -31,8 +31,8 @@ from mmseg.registry import WEIGHT_INITIALIZERS as MMSEG_WEIGHT_INITIALIZERS
 SCOPE = 'wsss_mm'
 
 RUNNERS = Registry('runner', parent=MMSEG_RUNNERS, scope=SCOPE)
-LOOPS = Registry('loop', parent=MMSEG_LOOPS, scope=SCOPE, locations=['wsss_mm.engine'])
-HOOKS = Registry('hook', parent=MMSEG_HOOKS, scope=SCOPE, locations=['wsss_mm.engine'])
+LOOPS = Registry('loop', parent=MMSEG_LOOPS, scope=SCOPE)
+HOOKS = Registry('hook', parent=MMSEG_HOOKS, scope=SCOPE)
 DATASETS = Registry('dataset', parent=MMSEG_DATASETS, scope=SCOPE, locations=['wsss_mm.datasets'])
 DATA_SAMPLERS = Registry('data sampler', parent=MMSEG_DATA_SAMPLERS, scope=SCOPE)
 TRANSFORMS = Registry(
