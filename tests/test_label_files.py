@@ -63,3 +63,19 @@ def test_npy_label_source_reads_irn_and_text_keys(tmp_path):
     np.save(tmp_path / 'array.npy', np.zeros((3, 20)))
     with pytest.raises(ValueError, match=r'array\.npy holds no'):
         read_cls_labels(str(tmp_path / 'array.npy'))
+
+
+def test_make_cls_labels_tool_writes_irn_file(tmp_path):
+    import os.path as osp
+
+    from conftest import REPO, run_tool
+    root = _voc(tmp_path)
+    cfg = osp.join(REPO, 'configs', 'xu2019', 'cls_vgg16_15e_voc12aug.py')
+    out = tmp_path / 'cls_labels.npy'
+    run_tool(['tools/make_cls_labels.py', cfg, str(out), '--irn-keys', '--datasets',
+              'val_dataloader.dataset', '--cfg-options',
+              f'val_dataloader.dataset.data_root={root}',
+              'val_dataloader.dataset.ann_file=ImageSets/Segmentation/train.txt'])
+    table = np.load(out, allow_pickle=True).item()
+    assert sorted(table) == [2007000032, 2008000002, 2010000123]
+    assert np.flatnonzero(table[2008000002]).tolist() == [7, 11]

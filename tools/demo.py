@@ -212,7 +212,8 @@ def main() -> None:
     done('classifier')
 
     # stage 2: the saliency detector, trained on its own salient-object set
-    pseudo_opts = [f'pseudo_dataset.data_root={root}', f'pseudo_dataset.ann_file={args.train_split}',
+    pseudo_opts = [f'pseudo_dataset.data_root={root}',
+                   f'pseudo_dataset.ann_file={args.train_split}',
                    f'pseudo_eval_dataset.data_root={root}']
     if args.saliency == 'u2netp':
         stage('saliency')

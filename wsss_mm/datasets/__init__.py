@@ -11,9 +11,10 @@ from .voc import (VOC_CLASSES, VOC_PALETTE, VOC_SEG_CLASSES, VOCImageLevelDatase
                   labels_from_xml, voc_palette)
 
 __all__ = [
-    'COCO_CATEGORY_IDS', 'COCO_CLASSES', 'COCO_SEG_CLASSES', 'COCOImageLevelDataset', 'ImageLevelDataset',
-    'labels_from_mask', 'read_split', 'cls_labels_of', 'decode_voc_id', 'encode_voc_id', 'read_cls_labels',
-    'write_cls_labels', 'LabelMapDataset', 'PseudoLabelVOCDataset', 'LoadSaliencyAnnotations',
-    'SalientObjectDataset', 'LoadImageStrict', 'PackMultiLabelInputs', 'VOC_CLASSES',
-    'VOC_PALETTE', 'VOC_SEG_CLASSES', 'VOCImageLevelDataset', 'labels_from_xml', 'voc_palette'
+    'COCO_CATEGORY_IDS', 'COCO_CLASSES', 'COCO_SEG_CLASSES', 'COCOImageLevelDataset',
+    'ImageLevelDataset', 'labels_from_mask', 'read_split', 'cls_labels_of', 'decode_voc_id',
+    'encode_voc_id', 'read_cls_labels', 'write_cls_labels', 'LabelMapDataset',
+    'PseudoLabelVOCDataset', 'LoadSaliencyAnnotations', 'SalientObjectDataset',
+    'LoadImageStrict', 'PackMultiLabelInputs', 'VOC_CLASSES', 'VOC_PALETTE', 'VOC_SEG_CLASSES',
+    'VOCImageLevelDataset', 'labels_from_xml', 'voc_palette'
 ]
