@@ -89,7 +89,7 @@ def read_label_map(path: str) -> np.ndarray:
     if not osp.isfile(path):
         raise InputError(f'missing label map {path}')
     try:
-        return np.asarray(Image.open(path))
+        return np.array(Image.open(path))
     except OSError as err:
         raise InputError(f'cannot read label map {path}: {err}') from err
 
@@ -131,7 +131,7 @@ def read_saliency(path: str) -> np.ndarray:
     if not osp.isfile(path):
         raise InputError(f'missing saliency file {path} (run the saliency stage first)')
     try:
-        return np.asarray(Image.open(path).convert('L'))
+        return np.array(Image.open(path).convert('L'))
     except OSError as err:
         raise InputError(f'cannot read saliency file {path}: {err}') from err
 
