@@ -166,6 +166,14 @@ def test_eval_pseudo_agrees_with_mmseg_iou_metric(small_voc, reference_run):
     assert result['protocol'] == dict(split=split, num_images=6,
                                       gt_dir=osp.join(small_voc, 'SegmentationClass'))
     assert proc.stdout.count(f'split {split} (6 images), GT ') == 2
+    # train_aug is the option, against SegmentationClassAug
+    out_aug = osp.join(reference_run, 'eval_aug.json')
+    run_tool(['tools/eval_pseudo.py', CFG, '--work-dir', str(reference_run), '--out', out_aug,
+              '--split', 'train_aug', '--cfg-options',
+              f'pseudo_eval_dataset.data_root={small_voc}'])
+    assert json.load(open(out_aug))['protocol'] == dict(
+        split=osp.join(small_voc, 'ImageSets/SegmentationAug/train_aug.txt'), num_images=6,
+        gt_dir=osp.join(small_voc, 'SegmentationClassAug'))
     metric = IoUMetric(iou_metrics=['mIoU'])
     metric.dataset_meta = dict(classes=VOC_SEG_CLASSES)
     ids = open(osp.join(small_voc, 'ImageSets/Segmentation/train.txt')).read().split()
