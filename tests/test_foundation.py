@@ -148,3 +148,21 @@ def test_two_process_gloo_training(synthetic_voc, tmp_path):
     ckpt = torch.load(work / 'iter_10.pth', weights_only=True, map_location='cpu')
     assert ckpt['meta']['iter'] == 10
     assert not any(k.startswith('module.') for k in ckpt['state_dict'])
+
+
+def test_every_registry_location_registers_something():
+    """No registered-but-empty package: each ``locations`` entry provides an entry."""
+    import importlib
+
+    from mmengine.registry import Registry
+
+    import wsss_mm.registry as registries
+    from wsss_mm.utils.setup_env import register_all_modules
+    register_all_modules()
+    for registry in vars(registries).values():
+        if not isinstance(registry, Registry) or registry.scope != registries.SCOPE:
+            continue
+        for location in registry._locations:
+            importlib.import_module(location)
+            owners = {getattr(m, '__module__', '') for m in registry.module_dict.values()}
+            assert any(o.startswith(location) for o in owners), (registry.name, location)

@@ -49,8 +49,7 @@ OPTIM_WRAPPER_CONSTRUCTORS = Registry(
 PARAM_SCHEDULERS = Registry('parameter scheduler', parent=MMSEG_PARAM_SCHEDULERS, scope=SCOPE)
 METRICS = Registry('metric', parent=MMSEG_METRICS, scope=SCOPE, locations=['wsss_mm.evaluation'])
 EVALUATOR = Registry('evaluator', parent=MMSEG_EVALUATOR, scope=SCOPE)
-VISUALIZERS = Registry(
-    'visualizer', parent=MMSEG_VISUALIZERS, scope=SCOPE, locations=['wsss_mm.visualization'])
+VISUALIZERS = Registry('visualizer', parent=MMSEG_VISUALIZERS, scope=SCOPE)
 VISBACKENDS = Registry('vis_backend', parent=MMSEG_VISBACKENDS, scope=SCOPE)
 LOG_PROCESSORS = Registry('log_processor', parent=MMSEG_LOG_PROCESSORS, scope=SCOPE)
 
