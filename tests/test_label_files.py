@@ -79,3 +79,14 @@ def test_make_cls_labels_tool_writes_irn_file(tmp_path):
     table = np.load(out, allow_pickle=True).item()
     assert sorted(table) == [2007000032, 2008000002, 2010000123]
     assert np.flatnonzero(table[2008000002]).tolist() == [7, 11]
+
+
+def test_labels_from_mask_use_the_dataset_label_values(tmp_path):
+    from wsss_mm.datasets import labels_from_mask
+    from wsss_mm.utils.io import save_png_atomic
+    path = str(tmp_path / 'm.png')
+    save_png_atomic(path, np.array([[0, 5, 9], [255, 9, 0]], np.uint8))
+    np.testing.assert_array_equal(labels_from_mask(path, (5, 9, 42)), [1, 1, 0])
+    save_png_atomic(path, np.array([[0, 7]], np.uint8))
+    with pytest.raises(ValueError, match=r'label value 7 in .*m\.png'):
+        labels_from_mask(path, (5, 9, 42))
