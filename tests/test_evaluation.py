@@ -25,8 +25,7 @@ def test_confusion_scores_hand_example():
 
 
 def test_cam_sweep_matches_per_threshold_labels(tmp_path):
-    from wsss_mm.datasets.voc import VOC_PALETTE
-    from wsss_mm.datasets.voc import VOC_SEG_CLASSES
+    from wsss_mm.datasets.voc import VOC_PALETTE, VOC_SEG_CLASSES
     from wsss_mm.evaluation import (cams_to_label, confusion_matrix, evaluate_cams,
                                     scores_from_confusion)
     from wsss_mm.io import WorkDirLayout
