@@ -25,10 +25,10 @@ def test_confusion_scores_hand_example():
 
 
 def test_cam_sweep_matches_per_threshold_labels(tmp_path):
-    from wsss_mm.datasets.voc import VOC_PALETTE
-    from wsss_mm.evaluation import (cams_to_label, confusion_matrix, evaluate_cam_dir,
+    from wsss_mm.datasets.voc import VOC_PALETTE, VOC_SEG_CLASSES
+    from wsss_mm.evaluation import (cams_to_label, confusion_matrix, evaluate_cams,
                                     scores_from_confusion)
-    from wsss_mm.evaluation.pseudo_label_eval import NUM_CLASSES, VOC_SEG_CLASSES
+    from wsss_mm.io import WorkDirLayout
     from wsss_mm.utils.io import save_npz_atomic, save_png_atomic
     rng = np.random.default_rng(0)
     cams = rng.random((2, 6, 7)).astype(np.float16)
@@ -36,12 +36,12 @@ def test_cam_sweep_matches_per_threshold_labels(tmp_path):
     gt = rng.choice([0, 4, 9, 255], size=(6, 7)).astype(np.uint8)
     save_npz_atomic(str(tmp_path / 'cams' / 'a.npz'), cams=cams, class_ids=ids)
     save_png_atomic(str(tmp_path / 'gt' / 'a.png'), gt, VOC_PALETTE)
-    result = evaluate_cam_dir(str(tmp_path / 'cams'), str(tmp_path / 'gt'), ['a'],
-                              thresholds=(0.2, 0.5, 0.8))
+    result = evaluate_cams(WorkDirLayout(str(tmp_path)), [('a', str(tmp_path / 'gt' / 'a.png'))],
+                           VOC_SEG_CLASSES, thresholds=(0.2, 0.5, 0.8))
     for t in (0.2, 0.5, 0.8):
         label = cams_to_label(torch.from_numpy(cams.astype(np.float32)),
                               torch.from_numpy(ids.astype(np.int64)), t)
-        conf = confusion_matrix(label, torch.from_numpy(gt.astype(np.int64)), NUM_CLASSES)
+        conf = confusion_matrix(label, torch.from_numpy(gt.astype(np.int64)), 21)
         expected = scores_from_confusion(conf, VOC_SEG_CLASSES)['mIoU']
         assert result['curve'][f'{t:.2f}'] == pytest.approx(expected)
     assert result['best']['mIoU'] == pytest.approx(max(result['curve'].values()))

@@ -226,7 +226,7 @@ def test_vgg_example_config(cfg):
     assert dict(vgg.saliency_generator.detector) == dict(type='FrequencyTunedSaliency')
     generator = SALIENCY_GENERATORS.build(vgg.saliency_generator)
     assert type(generator.detector).__name__ == 'FrequencyTunedSaliency'
-    assert vgg.pseudo_data.data_root == 'data/VOCdevkit/VOC2012'
+    assert vgg.pseudo_dataset.data_root == 'data/VOCdevkit/VOC2012'
     assert vgg.fuser.gamma1 == 0.2 and vgg.fuser.gamma2 == 0.06
 
 
@@ -237,7 +237,7 @@ def test_gen_pseudo_runs_the_example_config(tmp_path):
                              seed=7)
     work = tmp_path / 'work'
     proc = run_tool(['tools/gen_pseudo.py', CFG, '--work-dir', str(work), '--cfg-options',
-                     f'pseudo_data.data_root={voc}'])
+                     f'pseudo_dataset.data_root={voc}'])
     assert '3 images done' in proc.stdout
     for img_id in open(osp.join(voc, 'ImageSets/Segmentation/train.txt')).read().split():
         classes = set(np.flatnonzero(

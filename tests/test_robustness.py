@@ -54,7 +54,7 @@ def png_with_header_size(width: int, height: int) -> bytes:
 
 # ---------------------------------------------------------------------------- images (4, 5)
 def test_read_rgb_every_failure_is_an_input_error(tmp_path):
-    from wsss_mm.apis import InputError, read_rgb
+    from wsss_mm.io import InputError, read_rgb
     cases = {
         'empty.jpg': (b'', r'empty\.jpg is empty \(0 bytes\)'),
         'bomb.jpg': (png_with_header_size(30000, 30000), r'bomb\.jpg.*DecompressionBomb'),
@@ -73,7 +73,7 @@ def test_read_rgb_every_failure_is_an_input_error(tmp_path):
 
 
 def test_read_rgb_odd_but_valid_images(tmp_path):
-    from wsss_mm.apis import read_rgb
+    from wsss_mm.io import read_rgb
     rng = np.random.default_rng(0)
     rgb = rng.integers(0, 256, (5, 7, 3), dtype=np.uint8)
     Image.fromarray(rgb).save(tmp_path / 'png_as.jpg', format='PNG')  # lossless: exact
@@ -210,17 +210,17 @@ def test_cfg_option_checks_name_the_key_and_the_closest_known_key():
         'fusr.gamma1': (0.3, r"unknown key 'fusr\.gamma1'.*closest known key: 'fuser'"),
         'fuser.gamm1': (0.3, r"PseudoLabelFuser takes no argument 'gamm1' "
                         r"\(closest known key: 'gamma1'\)"),
-        'pseudo_data.label_sorce': ('mask', r"'pseudo_data' has no 'label_sorce'.*"
-                                    r"closest known key: 'label_source'"),
+        'pseudo_dataset.label_sorce': ('mask', r"takes no argument 'label_sorce'.*"
+                                       r"closest known key: 'label_source'"),
         'saliency_generator.thresholds': (0.7, r'saliency_generator\.thresholds=0\.7: '
                                           r'expected list/tuple .*got float'),
         'fuser.gamma1': ('high', r"fuser\.gamma1='high': expected float"),
-        'pseudo_data': ('x', r"pseudo_data='x': expected dict"),
+        'pseudo_dataset': ('x', r"pseudo_dataset='x': expected dict"),
     }
     for key, (value, message) in bad.items():
         with pytest.raises(ValueError, match=message):
             check_cfg_options(cfg, {key: value}, PSEUDO_KEYS)
-    good = {'fuser.gamma1': 1, 'fuser.gamma2': 0.1, 'pseudo_data.data_root': '/x',
+    good = {'fuser.gamma1': 1, 'fuser.gamma2': 0.1, 'pseudo_dataset.data_root': '/x',
             'saliency_generator.thresholds': [0.6, 0.7, 0.8], 'pseudo_on_error': 'skip',
             'model.backbone.init_cfg': None, 'saliency_generator.detector._delete_': True,
             'saliency_generator.detector.type': 'U2Net',
@@ -361,7 +361,7 @@ def test_tools_refuse_pickled_payloads_on_any_torch(small_voc, classifier_ckpt, 
         'classifier': lambda p: _args(small_voc, p, tmp_path / 'gp'),
         'saliency': lambda p: ['tools/gen_pseudo.py', U2NET_CFG, '--classifier-checkpoint',
                                classifier_ckpt, '--work-dir', str(tmp_path / 'gp2'),
-                               '--cfg-options', f'pseudo_data.data_root={small_voc}',
+                               '--cfg-options', f'pseudo_dataset.data_root={small_voc}',
                                f'saliency_generator.detector.init_cfg.checkpoint={p}'],
     }
     for name in runs:

@@ -8,8 +8,8 @@ import numpy as np
 import torch
 from mmseg.evaluation import IoUMetric
 
-from wsss_mm.apis.pseudo_label_pipeline import read_rgb
 from wsss_mm.datasets.voc import VOC_PALETTE
+from wsss_mm.io import read_rgb
 from wsss_mm.registry import METRICS, POSTPROCESSORS
 from wsss_mm.utils.io import save_png_atomic
 

@@ -7,7 +7,7 @@ component with a message that does not name the key. :func:`check_cfg_options`
 reports, naming the key:
 
 * errors: a top-level key that is neither in the config nor read by the tool,
-  a key of a plain section the tool reads key by key (e.g. ``pseudo_data``)
+  a key of a plain section the tool reads key by key
   that the tool does not know, an argument that the component class built
   from the enclosing ``dict(type=...)`` does not take, each with the closest
   known key (difflib); a value whose type differs from the config's value
@@ -35,12 +35,15 @@ RUNNER_KEYS = {
     'default_scope': None, 'randomness': None, 'experiment_name': None,
     'model_wrapper_cfg': None, 'compile': None
 }
-# top-level keys tools/gen_pseudo.py reads; pseudo_data is read key by key
+# top-level keys tools/gen_pseudo.py reads (components built from dict(type=...))
 PSEUDO_KEYS = {
     'model': None, 'cam_generator': None, 'saliency_generator': None,
-    'saliency_preprocessor': {'mean', 'std'}, 'fuser': None, 'pseudo_on_error': None,
-    'pseudo_data': {'data_root', 'ann_file', 'label_source', 'img_dir', 'seg_map_dir'},
-    'default_scope': None
+    'saliency_preprocessor': None, 'fuser': None, 'cam_input_size': None,
+    'pseudo_on_error': None, 'pseudo_dataset': None, 'default_scope': None
+}
+# top-level keys tools/eval_pseudo.py reads
+EVAL_PSEUDO_KEYS = {
+    'pseudo_eval_dataset': None, 'pseudo_eval_splits': None, 'default_scope': None
 }
 
 

@@ -39,3 +39,36 @@ val_dataloader = dict(
 test_dataloader = val_dataloader
 val_evaluator = dict(type='MultiLabelMetric')
 test_evaluator = val_evaluator
+# Stages 1-3 (tools/gen_pseudo.py): the split to label, full images, never its masks
+# (seg_map_path only lets --vis draw the GT next to the pseudo label).
+pseudo_pipeline = [
+    dict(type='LoadImageStrict'),
+    dict(type='PackMultiLabelInputs'),
+]
+pseudo_dataset = dict(
+    type=dataset_type,
+    data_root=data_root,
+    ann_file='ImageSets/SegmentationAug/train_aug.txt',
+    label_source='xml',
+    with_seg_map=True,
+    # an image whose labels cannot be read is skipped/reported by gen_pseudo, not fatal
+    skip_unlabeled=False,
+    defer_label_errors=True,
+    test_mode=True,
+    pipeline=pseudo_pipeline)
+# tools/eval_pseudo.py: seeds and pseudo labels are scored on VOC12 train (1,464 ids)
+# against SegmentationClass, as IRN (step/eval_cam.py), SEAM and MCTformer report them;
+# train_aug against SegmentationClassAug is the option --split train_aug.
+pseudo_eval_dataset = dict(
+    type=dataset_type,
+    data_root=data_root,
+    ann_file='ImageSets/Segmentation/train.txt',
+    label_source='xml',
+    with_seg_map=True,
+    test_mode=True,
+    data_prefix=dict(seg_map_path='SegmentationClass'))
+# named evaluation splits of --split: (split file, GT folder)
+pseudo_eval_splits = dict(
+    train=('ImageSets/Segmentation/train.txt', 'SegmentationClass'),
+    train_aug=('ImageSets/SegmentationAug/train_aug.txt', 'SegmentationClassAug'),
+    val=('ImageSets/Segmentation/val.txt', 'SegmentationClass'))
