@@ -82,3 +82,18 @@ def test_parallel_matches_sequential_and_labels():
                for lab, e in zip(labels, expected))
     with pytest.raises(ValueError, match='total'):
         apply_crf_parallel(crf, iter(cases))
+
+
+def test_krahenbuhl_preset_is_the_reference_code_defaults():
+    """The paper's "default parameters provided in [21]": Krähenbühl & Koltun's example code
+    (5 iterations, Gaussian sxy 3 / compat 3, bilateral sxy 80 / srgb 13 / compat 10)."""
+    image, probs, _ = _two_region_case(seed=3)
+    crf = POSTPROCESSORS.build(dict(type='DenseCRF', preset='krahenbuhl2011'))
+    assert np.array_equal(crf(image, probs), _direct(image, probs, 5, 3, 3, 80, 13, 10))
+    assert np.array_equal(DenseCRF(preset='deeplab')(image, probs),
+                          _direct(image, probs, 10, 1, 3, 67, 3, 4))
+    # a preset value can be overridden one by one
+    assert np.array_equal(DenseCRF(preset='krahenbuhl2011', iterations=2)(image, probs),
+                          _direct(image, probs, 2, 3, 3, 80, 13, 10))
+    with pytest.raises(ValueError, match="'dense'"):
+        DenseCRF(preset='dense')
