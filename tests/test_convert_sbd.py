@@ -46,8 +46,9 @@ def test_convert_sbd(tmp_path):
     # idempotent: a rerun of a finished conversion rewrites nothing (same inode, same mtime;
     # an atomic rewrite would replace the inode)
     def stamps():
-        return {osp.join(d, n): (os.stat(osp.join(d, n)).st_ino, os.stat(osp.join(d, n)).st_mtime_ns)
-                for d in (aug, voc / 'ImageSets/SegmentationAug') for n in os.listdir(d)}
+        files = [osp.join(d, n) for d in (aug, voc / 'ImageSets/SegmentationAug')
+                 for n in os.listdir(d)]
+        return {f: (os.stat(f).st_ino, os.stat(f).st_mtime_ns) for f in files}
     before = stamps()
     run_tool(['tools/convert_sbd.py', str(sbd), str(voc)])
     assert stamps() == before
