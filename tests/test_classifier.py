@@ -3,6 +3,8 @@ import pytest
 import torch
 import torchvision
 
+from tolerances import assert_close_f32
+
 
 @pytest.fixture(scope='module')
 def vgg_checkpoint(tmp_path_factory):
@@ -57,7 +59,8 @@ def test_multilabel_loss_and_scores():
     expected = -(labels * torch.nn.functional.logsigmoid(scores) +
                  (1 - labels) * torch.nn.functional.logsigmoid(-scores)).mean()
     loss = model(images, samples, mode='loss')['loss_cls']
-    torch.testing.assert_close(loss, expected)
+    # another float32 formula of the same 2 × 20 terms: rounding of their mean
+    assert_close_f32(loss, expected, terms=labels.numel())
     predicted = model(images, samples, mode='predict')
     torch.testing.assert_close(predicted[1].pred_score, scores[1].sigmoid())
 
