@@ -132,7 +132,7 @@ class CRFIoUMetric(IoUMetric):
             self._pending.append((info, self._submit(sample['img_path'], probs)))
 
     def evaluate(self, size: int) -> dict:
-        """Drain the CRF queue of this rank, then gather and score as mmseg does (or pack the PNGs)."""
+        """Drain this rank's CRF queue, then gather and score as mmseg does (or pack the PNGs)."""
         while self._pending:
             self._finish_one()
         if self._pool is not None:
