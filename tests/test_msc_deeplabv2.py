@@ -133,7 +133,7 @@ def test_single_scale_is_one_cross_entropy():
     assert len(outputs) == 1
     # labels resized as DeepLab-v2 does, with PIL NEAREST
     height, width = outputs[0].shape[2:]
-    small = torch.stack([torch.from_numpy(np.asarray(Image.fromarray(
+    small = torch.stack([torch.from_numpy(np.array(Image.fromarray(
         s.gt_sem_seg.data[0].numpy().astype(np.uint8)).resize((width, height), Image.NEAREST)))
         for s in data['data_samples']]).long()
     expected = F.cross_entropy(outputs[0].double(), small, ignore_index=255)

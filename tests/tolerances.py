@@ -17,14 +17,14 @@ EPS32 = float(torch.finfo(torch.float32).eps)
 
 def f32_atol(reference, terms: int, k: float = 8.0) -> float:
     """``k · eps32 · sqrt(terms) · max|reference|``: the rounding budget of a float32 result."""
-    scale = float(torch.as_tensor(reference).abs().max())
+    scale = float(torch.as_tensor(reference).detach().abs().max())
     return k * EPS32 * math.sqrt(max(int(terms), 1)) * scale
 
 
 def assert_close_f32(actual, expected, terms: int, k: float = 8.0) -> None:
     """``|actual - expected| <= f32_atol(expected, terms, k)`` elementwise (rtol 0)."""
-    expected = torch.as_tensor(expected)
-    actual = torch.as_tensor(actual).to(expected.dtype)
+    expected = torch.as_tensor(expected).detach()
+    actual = torch.as_tensor(actual).detach().to(expected.dtype)
     torch.testing.assert_close(actual, expected, rtol=0, atol=f32_atol(expected, terms, k))
 
 
