@@ -46,8 +46,9 @@ def reference_seg_scores(cfg_path: str, ckpt: str, voc: str,
     """mIoU of a segmentor checkpoint on images of ``voc``, with and without dense CRF.
 
     Computed without the Runner, the dataset, the pipeline or CRFIoUMetric: mmcv decoding
-    (as LoadImageFromFile), the config's mean/std, ``forward_scales``, bilinear resize to
-    the image, argmax; pydensecrf called directly with DeepLab's parameters on the PIL-decoded
+    (as LoadImageFromFile), the rescaling of the config's test ``Resize`` if it has one
+    (``mmcv.imrescale``, bilinear), its mean/std, ``forward_scales``, bilinear resize to
+    the original image, argmax; pydensecrf called directly with DeepLab's parameters on the PIL-decoded
     RGB image; GT from SegmentationClass. One thread, as the tools ran, so both sides round
     alike.
     """
@@ -64,6 +65,8 @@ def reference_seg_scores(cfg_path: str, ckpt: str, voc: str,
     model.load_state_dict(torch.load(ckpt, map_location='cpu', weights_only=True)['state_dict'])
     model.eval()
     pre = cfg.model.data_preprocessor
+    resizes = [t for t in cfg.test_dataloader.dataset.pipeline if t['type'] == 'Resize']
+    assert all(t.get('keep_ratio') for t in resizes), 'only keep-ratio test resizing is rebuilt'
     mean, std = (torch.tensor(v, dtype=torch.float32)[:, None, None] for v in (pre.mean, pre.std))
     plain, refined = [], []
     threads = torch.get_num_threads()
@@ -72,11 +75,16 @@ def reference_seg_scores(cfg_path: str, ckpt: str, voc: str,
         for img_id in ids:
             path = osp.join(voc, 'JPEGImages', f'{img_id}.jpg')
             bgr = mmcv.imread(path)
+            scaled = bgr
+            for resize in resizes:
+                scaled = mmcv.imrescale(scaled, tuple(resize['scale']), interpolation='bilinear')
             image = torch.from_numpy(np.ascontiguousarray(
-                bgr[..., ::-1] if pre.bgr_to_rgb else bgr)).permute(2, 0, 1).float()
+                scaled[..., ::-1] if pre.bgr_to_rgb else scaled)).permute(2, 0, 1).float()
             with torch.no_grad():
                 fused = model.forward_scales(((image - mean) / std)[None])[-1]
-                logits = F.interpolate(fused, size=bgr.shape[:2], mode='bilinear',
+                logits = F.interpolate(fused, size=scaled.shape[:2], mode='bilinear',
+                                       align_corners=False)
+                logits = F.interpolate(logits, size=bgr.shape[:2], mode='bilinear',
                                        align_corners=False)[0]
             probs = logits.softmax(0).numpy()
             crf = dcrf.DenseCRF2D(bgr.shape[1], bgr.shape[0], probs.shape[0])
