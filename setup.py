@@ -31,6 +31,6 @@ setup(
     packages=find_packages(exclude=('tests', 'configs', 'tools', 'docs', 'benchmarks', 'examples',
                                     'examples.*')),
     python_requires='>=3.9',
-    install_requires=read_requirements('runtime.txt') + ['torch>=2.1', 'torchvision>=0.16'],
+    install_requires=read_requirements('runtime.txt') + ['torch>=2.4', 'torchvision>=0.19'],
     extras_require=dict(tests=read_requirements('tests.txt')),
 )

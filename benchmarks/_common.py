@@ -15,9 +15,9 @@ import numpy as np
 import torch
 from mmengine.logging import MMLogger
 
-from wsss_mm.apis import read_rgb
+from wsss_mm.datasets import read_split
 from wsss_mm.datasets.synthetic import make_synthetic_voc
-from wsss_mm.datasets.voc import read_split
+from wsss_mm.io import read_rgb
 
 VOC_SIZE = (375, 500)  # (height, width) of a typical VOC image
 

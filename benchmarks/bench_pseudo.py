@@ -1,7 +1,8 @@
 """End-to-end pseudo-label generation throughput of PseudoLabelPipeline, per stage.
 
 Each image goes through what ``tools/gen_pseudo.py`` does per image, file
-writes excepted: read (JPEG decode + XML labels), attention (Grad-CAM of the
+writes excepted: read (the config's dataset pipeline: JPEG decode + packing, labels
+from the XMLs read when the dataset is built), attention (Grad-CAM of the
 VGG-16 classifier), saliency (detector with 2 erasing steps) and fuse
 (Algorithm 1 on the stored-precision maps). The pipelines are built from the
 Xu et al. configs with random weights (the classifier's ImageNet and the
@@ -20,8 +21,8 @@ from _common import (VOC_SIZE, add_common_args, measure, print_report, quiet_mme
                      synthetic_voc_images)
 from mmengine.config import Config
 
-from wsss_mm.apis import PseudoLabelPipeline, read_rgb
-from wsss_mm.datasets.voc import labels_from_xml
+from wsss_mm.apis import PseudoLabelPipeline
+from wsss_mm.registry import DATASETS
 from wsss_mm.utils.setup_env import register_all_modules
 
 CONFIGS = [
@@ -51,16 +52,13 @@ def random_init_config(path: str) -> Config:
     return cfg
 
 
-def run_stages(pipeline: PseudoLabelPipeline, voc: str, img_id: str,
+def run_stages(pipeline: PseudoLabelPipeline, dataset, index: int,
                device) -> Dict[str, float]:
-    """Seconds of each stage for one image."""
+    """Seconds of each stage for one image of the dataset."""
     seconds = {}
-    seconds['read'], (rgb, labels) = measure(
-        lambda: (read_rgb(osp.join(voc, 'JPEGImages', f'{img_id}.jpg')),
-                 labels_from_xml(osp.join(voc, 'Annotations', f'{img_id}.xml'))), device)
-    seconds['attention'], (cams, class_ids) = measure(lambda: pipeline.attention(rgb, labels),
-                                                      device)
-    seconds['saliency'], saliency = measure(lambda: pipeline.saliency(rgb), device)
+    seconds['read'], data = measure(lambda: dataset[index], device)
+    seconds['attention'], (cams, class_ids) = measure(lambda: pipeline.attention(data), device)
+    seconds['saliency'], saliency = measure(lambda: pipeline.saliency(data), device)
     seconds['fuse'], _ = measure(lambda: pipeline.fuse(cams, class_ids, saliency), device)
     return seconds
 
@@ -76,13 +74,16 @@ def main() -> None:
         voc, img_ids = synthetic_voc_images(root, args.num_images + 1, (args.height, args.width),
                                             args.seed)
         for config in args.configs:
+            cfg = random_init_config(osp.join(repo, config))
+            dataset = DATASETS.build(dict(cfg.pseudo_dataset, data_root=voc,
+                                          ann_file='ImageSets/Segmentation/train.txt'))
             pipeline = PseudoLabelPipeline.from_config(
-                random_init_config(osp.join(repo, config)), classifier_checkpoint=None,
+                cfg, classifier_checkpoint=None, label_ids=dataset.metainfo['label_ids'],
                 device=args.device)
-            run_stages(pipeline, voc, img_ids[0], device)  # warm-up
+            run_stages(pipeline, dataset, 0, device)  # warm-up
             totals = dict.fromkeys(STAGES, 0.0)
-            for img_id in img_ids[1:]:
-                for stage, seconds in run_stages(pipeline, voc, img_id, device).items():
+            for index in range(1, len(img_ids)):
+                for stage, seconds in run_stages(pipeline, dataset, index, device).items():
                     totals[stage] += seconds
             total = sum(totals.values())
             cells: List[str] = [

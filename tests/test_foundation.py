@@ -14,14 +14,12 @@ TINY_CFG = osp.join(REPO, 'configs', 'demo', 'cls_tiny-r18-gap_1000iter_demo.py'
 
 
 def test_stack_imports():
-    import mmcv
-    import mmcv.ops  # noqa: F401  compiled ops are required by mmseg.utils
+    """The compiled parts import (mmcv.ops is required by mmseg.utils; pydensecrf by the CRF)."""
+    import mmcv.ops  # noqa: F401
     import mmseg.models  # noqa: F401
     import pydensecrf.densecrf  # noqa: F401
 
-    import wsss_mm
-    assert mmcv.__version__ == '2.1.0'
-    assert wsss_mm.__version__
+    import wsss_mm  # noqa: F401
 
 
 def test_registries_are_children_of_mmseg():
@@ -91,7 +89,8 @@ def test_voc_image_level_labels(synthetic_voc, tmp_path):
     assert len(ds) == 40
     for info in ds:
         # the generator writes the XML names from the classes visible in the mask
-        np.testing.assert_array_equal(info['gt_label'], labels_from_mask(info['seg_map_path']))
+        np.testing.assert_array_equal(info['gt_label'],
+                                      labels_from_mask(info['seg_map_path'], range(1, 21)))
     xml = tmp_path / 'bad.xml'
     xml.write_text('<annotation><object><name>unicorn</name></object></annotation>')
     with pytest.raises(ValueError, match='unicorn.*bad.xml'):
@@ -147,3 +146,21 @@ def test_two_process_gloo_training(synthetic_voc, tmp_path):
     ckpt = torch.load(work / 'iter_10.pth', weights_only=True, map_location='cpu')
     assert ckpt['meta']['iter'] == 10
     assert not any(k.startswith('module.') for k in ckpt['state_dict'])
+
+
+def test_every_registry_location_registers_something():
+    """No registered-but-empty package: each ``locations`` entry provides an entry."""
+    import importlib
+
+    from mmengine.registry import Registry
+
+    import wsss_mm.registry as registries
+    from wsss_mm.utils.setup_env import register_all_modules
+    register_all_modules()
+    for registry in vars(registries).values():
+        if not isinstance(registry, Registry) or registry.scope != registries.SCOPE:
+            continue
+        for location in registry._locations:
+            importlib.import_module(location)
+            owners = {getattr(m, '__module__', '') for m in registry.module_dict.values()}
+            assert any(o.startswith(location) for o in owners), (registry.name, location)

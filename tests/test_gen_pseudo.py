@@ -43,7 +43,7 @@ def classifier_ckpt(tmp_path_factory):
 
 def _args(voc, ckpt, work, *extra):
     return ['tools/gen_pseudo.py', CFG, '--classifier-checkpoint', ckpt, '--work-dir',
-            str(work), '--cfg-options', f'pseudo_data.data_root={voc}', *extra]
+            str(work), '--cfg-options', f'pseudo_dataset.data_root={voc}', *extra]
 
 
 def _digest(work):
@@ -63,7 +63,7 @@ def reference_run(small_voc, classifier_ckpt, tmp_path_factory):
 
 
 def test_outputs_follow_labels(small_voc, reference_run):
-    from wsss_mm.datasets.voc import VOC_CLASSES, labels_from_xml
+    from wsss_mm.datasets.voc import labels_from_xml
     ids = open(osp.join(small_voc, 'ImageSets/Segmentation/train.txt')).read().split()
     for img_id in ids:
         classes = set(np.flatnonzero(labels_from_xml(
@@ -76,7 +76,6 @@ def test_outputs_follow_labels(small_voc, reference_run):
             assert set(data['class_ids'].tolist()) == classes
             assert data['cams'].max() <= 1.0 and data['cams'].min() >= 0.0
         assert osp.isfile(osp.join(reference_run, 'vis', img_id + '.png'))
-    assert len(VOC_CLASSES) == 20
     report = json.load(open(osp.join(reference_run, 'gen_pseudo_report.json')))
     assert report['failures'] == [] and report['processed_this_run'] == len(ids)
 
@@ -158,15 +157,29 @@ def test_eval_pseudo_agrees_with_mmseg_iou_metric(small_voc, reference_run):
 
     from wsss_mm.datasets.voc import VOC_SEG_CLASSES
     out = osp.join(reference_run, 'eval.json')
-    run_tool(['tools/eval_pseudo.py', '--work-dir', str(reference_run), '--data-root', small_voc,
-              '--split', 'ImageSets/Segmentation/train.txt', '--out', out])
-    ours = json.load(open(out))['pseudo_labels']
+    proc = run_tool(['tools/eval_pseudo.py', CFG, '--work-dir', str(reference_run), '--out',
+                     out, '--cfg-options', f'pseudo_eval_dataset.data_root={small_voc}'])
+    result = json.load(open(out))
+    ours = result['pseudo_labels']
+    # the default protocol: VOC12 train against SegmentationClass, named in the output
+    split = osp.join(small_voc, 'ImageSets/Segmentation/train.txt')
+    assert result['protocol'] == dict(split=split, num_images=6,
+                                      gt_dir=osp.join(small_voc, 'SegmentationClass'))
+    assert proc.stdout.count(f'split {split} (6 images), GT ') == 2
+    # train_aug is the option, against SegmentationClassAug
+    out_aug = osp.join(reference_run, 'eval_aug.json')
+    run_tool(['tools/eval_pseudo.py', CFG, '--work-dir', str(reference_run), '--out', out_aug,
+              '--split', 'train_aug', '--cfg-options',
+              f'pseudo_eval_dataset.data_root={small_voc}'])
+    assert json.load(open(out_aug))['protocol'] == dict(
+        split=osp.join(small_voc, 'ImageSets/SegmentationAug/train_aug.txt'), num_images=6,
+        gt_dir=osp.join(small_voc, 'SegmentationClassAug'))
     metric = IoUMetric(iou_metrics=['mIoU'])
     metric.dataset_meta = dict(classes=VOC_SEG_CLASSES)
     ids = open(osp.join(small_voc, 'ImageSets/Segmentation/train.txt')).read().split()
     for img_id in ids:
         pred = np.asarray(Image.open(osp.join(reference_run, 'pseudo_labels', img_id + '.png')))
-        gt = np.asarray(Image.open(osp.join(small_voc, 'SegmentationClassAug', img_id + '.png')))
+        gt = np.asarray(Image.open(osp.join(small_voc, 'SegmentationClass', img_id + '.png')))
         sample = SegDataSample()
         sample.pred_sem_seg = PixelData(data=torch.from_numpy(pred.astype(np.int64))[None])
         sample.gt_sem_seg = PixelData(data=torch.from_numpy(gt.astype(np.int64))[None])

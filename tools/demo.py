@@ -31,16 +31,21 @@ from typing import Dict, List
 
 import numpy as np
 import torch
-from PIL import Image
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, REPO)
 
+from mmengine.config import Config  # noqa: E402
+
+from wsss_mm.apis import fuse_stored  # noqa: E402
+from wsss_mm.datasets import read_split  # noqa: E402
 from wsss_mm.datasets.synthetic import make_synthetic_sod, make_synthetic_voc  # noqa: E402
-from wsss_mm.datasets.voc import labels_from_xml, read_split  # noqa: E402
-from wsss_mm.evaluation import evaluate_label_dir, format_table  # noqa: E402
+from wsss_mm.evaluation import evaluate_pseudo_labels, format_table  # noqa: E402
+from wsss_mm.io import WorkDirLayout, read_saliency, write_label_map  # noqa: E402
 from wsss_mm.pseudo import PseudoLabelFuser  # noqa: E402
-from wsss_mm.utils.io import atomic_write_bytes, save_png_atomic  # noqa: E402
+from wsss_mm.registry import DATASETS  # noqa: E402
+from wsss_mm.utils.io import atomic_write_bytes  # noqa: E402
+from wsss_mm.utils.setup_env import register_all_modules  # noqa: E402
 
 DEMO = osp.join(REPO, 'configs', 'demo')
 # preset -> (classifier config, pseudo-label config with the trained U2-Net-p, with RBD)
@@ -99,21 +104,31 @@ def data_options(prefixes: List[str], root: str) -> List[str]:
     return [f'{p}.dataset.data_root={root}' for p in prefixes]
 
 
-def saliency_only_miou(root: str, ids: List[str], sal_dir: str, out_dir: str) -> Dict:
+def saliency_only_miou(pseudo_config: str, root: str, split: str, pseudo_dir: str,
+                       out_dir: str) -> Dict:
     """Ablation: Algorithm 1 with the attention maps set to zero (saliency alone).
 
     Every salient pixel then goes to the image's first class, so this measures how much
-    the class attention adds on multi-class images.
+    the class attention adds on multi-class images. Scored like tools/eval_pseudo.py.
     """
+    register_all_modules()
+    cfg = Config.fromfile(pseudo_config)
+    dataset = DATASETS.build(dict(cfg.pseudo_eval_dataset, data_root=root, ann_file=split,
+                                  with_seg_map=True, pipeline=[]))
+    meta = dataset.metainfo
+    label_ids = np.asarray(meta['label_ids'], dtype=np.uint8)
+    source, target = WorkDirLayout(pseudo_dir), WorkDirLayout(out_dir)
     fuser = PseudoLabelFuser()
-    for img_id in ids:
-        labels = torch.from_numpy(labels_from_xml(osp.join(root, 'Annotations',
-                                                           img_id + '.xml')))
-        sal = torch.from_numpy(np.asarray(Image.open(osp.join(sal_dir, img_id + '.png')))
-                               .astype(np.float32) / 255)
-        pred = fuser(torch.zeros(len(labels), *sal.shape), sal, labels)
-        save_png_atomic(osp.join(out_dir, img_id + '.png'), pred.to(torch.uint8).numpy())
-    return evaluate_label_dir(out_dir, osp.join(root, 'SegmentationClassAug'), ids)
+    items = []
+    for index in range(len(dataset)):
+        info = dataset.get_data_info(index)
+        sal = read_saliency(source.path('saliency', info['img_id']))
+        class_ids = label_ids[np.flatnonzero(info['gt_label'])]
+        pred = fuse_stored(fuser, torch.zeros(len(class_ids), *sal.shape), class_ids, sal,
+                           meta['label_ids'])
+        write_label_map(target.path('fuse', info['img_id']), pred, meta['palette'])
+        items.append((info['img_id'], info['seg_map_path']))
+    return evaluate_pseudo_labels(target, items, meta['seg_classes'])
 
 
 def write_report(work: str, results: Dict, table: str) -> None:
@@ -197,7 +212,9 @@ def main() -> None:
     done('classifier')
 
     # stage 2: the saliency detector, trained on its own salient-object set
-    pseudo_opts = [f'pseudo_data.data_root={root}', f'pseudo_data.ann_file={args.train_split}']
+    pseudo_opts = [f'pseudo_dataset.data_root={root}',
+                   f'pseudo_dataset.ann_file={args.train_split}',
+                   f'pseudo_eval_dataset.data_root={root}']
     if args.saliency == 'u2netp':
         stage('saliency')
         sod_dir = osp.join(work, 'saliency')
@@ -228,11 +245,11 @@ def main() -> None:
 
     stage('eval')
     eval_json = osp.join(work, 'eval_pseudo.json')
-    run(['tools/eval_pseudo.py', '--work-dir', pseudo_dir, '--data-root', root, '--split',
-         args.train_split, '--out', eval_json])
+    run(['tools/eval_pseudo.py', args.pseudo_config, '--work-dir', pseudo_dir, '--split',
+         args.train_split, '--out', eval_json, '--cfg-options', *pseudo_opts])
     scores = json.load(open(eval_json))
-    sal_only = saliency_only_miou(root, train_ids, osp.join(pseudo_dir, 'saliency'),
-                                  osp.join(work, 'saliency_only_labels'))
+    sal_only = saliency_only_miou(args.pseudo_config, root, args.train_split, pseudo_dir,
+                                  osp.join(work, 'saliency_only'))
     results.update(
         pseudo_miou_cam=round(scores['cams']['best']['mIoU'], 2),
         cam_best_threshold=scores['cams']['best_threshold'],

@@ -1,50 +1,88 @@
-"""Score pseudo labels, CAMs and saliency (from tools/gen_pseudo.py) against GT masks.
+"""Score the CAMs, saliency and pseudo labels of tools/gen_pseudo.py against GT masks.
 
-  python tools/eval_pseudo.py --work-dir work_dirs/pseudo_voc12aug \
-      --data-root data/VOCdevkit/VOC2012 --split ImageSets/SegmentationAug/train_aug.txt
+  python tools/eval_pseudo.py configs/xu2019/pseudo_vgg16-gradcam_dhsnet-erasing_voc12aug.py \
+      --work-dir work_dirs/pseudo_voc12aug [--split train_aug]
 
+The images and masks are the config's ``pseudo_eval_dataset`` (its ``_base_`` dataset
+config): on VOC, train (1,464 ids) against SegmentationClass by default, the split on
+which IRN, SEAM and MCTformer report seeds and pseudo labels. ``--split`` takes a name
+of the config's ``pseudo_eval_splits`` (VOC: train, train_aug, val) or a split file;
+``--gt-dir`` another mask folder. Every table and the JSON name the split and GT folder.
 Prints markdown tables and writes <work-dir>/eval_pseudo.json (or --out).
 """
 import argparse
 import json
 import os.path as osp
+from typing import Dict
 
-from wsss_mm.datasets.voc import VOC_SEG_CLASSES, read_split
-from wsss_mm.evaluation import (evaluate_cam_dir, evaluate_label_dir, evaluate_saliency_dir,
+from mmengine.config import Config, DictAction
+
+from wsss_mm.evaluation import (evaluate_cams, evaluate_pseudo_labels, evaluate_saliency,
                                 format_table)
+from wsss_mm.io import WorkDirLayout
+from wsss_mm.registry import DATASETS
+from wsss_mm.utils.config_check import EVAL_PSEUDO_KEYS, apply_cfg_options
 from wsss_mm.utils.io import atomic_write_bytes
+from wsss_mm.utils.setup_env import register_all_modules
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('config', help='the pseudo-label config given to gen_pseudo.py')
     parser.add_argument('--work-dir', required=True, help='gen_pseudo output folder')
-    parser.add_argument('--data-root', required=True, help='VOCdevkit/VOC2012')
-    parser.add_argument('--split', default='ImageSets/SegmentationAug/train_aug.txt')
-    parser.add_argument('--gt-dir', default='SegmentationClassAug',
-                        help='GT masks, relative to --data-root')
+    parser.add_argument('--split', help='a name of pseudo_eval_splits (VOC: train, train_aug, '
+                        'val) or a split file (relative to the data root, or absolute)')
+    parser.add_argument('--gt-dir', help='GT mask folder, relative to the data root')
     parser.add_argument('--out', help='JSON file (default: <work-dir>/eval_pseudo.json)')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     return parser.parse_args()
+
+
+def eval_dataset_config(cfg: Config, split: str, gt_dir: str) -> dict:
+    """``pseudo_eval_dataset`` with the split / GT folder of the command line."""
+    data_cfg = cfg.pseudo_eval_dataset.copy()
+    named = cfg.get('pseudo_eval_splits', {})
+    if split in named:
+        split, default_gt = named[split]
+        gt_dir = gt_dir or default_gt
+    elif split and not osp.isfile(split) and not osp.isfile(
+            osp.join(data_cfg['data_root'], split)):
+        raise SystemExit(f'--split {split!r} is neither one of {sorted(named)} nor a file')
+    if split:
+        data_cfg['ann_file'] = split
+    if gt_dir:
+        data_cfg['data_prefix'] = dict(data_cfg.get('data_prefix') or {}, seg_map_path=gt_dir)
+    data_cfg.update(with_seg_map=True, pipeline=[])
+    return data_cfg
 
 
 def main() -> None:
     args = parse_args()
-    ids = read_split(osp.join(args.data_root, args.split))
-    gt_dir = osp.join(args.data_root, args.gt_dir)
-    results = {}
-    if osp.isdir(osp.join(args.work_dir, 'pseudo_labels')):
-        results['pseudo_labels'] = evaluate_label_dir(
-            osp.join(args.work_dir, 'pseudo_labels'), gt_dir, ids)
-    if osp.isdir(osp.join(args.work_dir, 'cams')):
-        results['cams'] = evaluate_cam_dir(osp.join(args.work_dir, 'cams'), gt_dir, ids)
-    if osp.isdir(osp.join(args.work_dir, 'saliency')):
-        results['saliency'] = evaluate_saliency_dir(osp.join(args.work_dir, 'saliency'),
-                                                    gt_dir, ids)
-    if not results:
+    register_all_modules()
+    cfg = Config.fromfile(args.config)
+    apply_cfg_options(cfg, args.cfg_options, EVAL_PSEUDO_KEYS, 'eval_pseudo')
+    dataset = DATASETS.build(eval_dataset_config(cfg, args.split, args.gt_dir))
+    infos = [dataset.get_data_info(i) for i in range(len(dataset))]
+    items = [(info['img_id'], info['seg_map_path']) for info in infos]
+    class_names = dataset.metainfo['seg_classes']
+    layout = WorkDirLayout(args.work_dir)
+    protocol: Dict[str, object] = dict(split=dataset.ann_file, num_images=len(items),
+                                       gt_dir=dataset.data_prefix['seg_map_path'])
+    results: Dict[str, object] = dict(protocol=protocol)
+    if layout.has('fuse'):
+        results['pseudo_labels'] = evaluate_pseudo_labels(layout, items, class_names)
+    if layout.has('cam'):
+        results['cams'] = evaluate_cams(layout, items, class_names)
+    if layout.has('saliency'):
+        results['saliency'] = evaluate_saliency(layout, items, len(class_names))
+    if len(results) == 1:
         raise SystemExit(f'nothing to evaluate in {args.work_dir} '
                          '(no pseudo_labels/, cams/ or saliency/)')
+    where = (f"split {protocol['split']} ({protocol['num_images']} images), "
+             f"GT {protocol['gt_dir']}")
     rows = []
-    for name in VOC_SEG_CLASSES:
+    for name in class_names:
         row = [name]
         if 'pseudo_labels' in results:
             per = results['pseudo_labels']['per_class'][name]
@@ -57,6 +95,7 @@ def main() -> None:
         header += ['pseudo IoU', 'precision', 'recall']
     if 'cams' in results:
         header.append(f"CAM IoU (t={results['cams']['best_threshold']:.2f})")
+    print(f'Per class, {where}\n')
     print(format_table(rows, header))
     summary = []
     if 'pseudo_labels' in results:
@@ -70,7 +109,7 @@ def main() -> None:
     if 'saliency' in results:
         summary.append(['saliency MAE', f"{results['saliency']['MAE']:.4f}"])
         summary.append(['saliency max F', f"{results['saliency']['maxF']:.4f}"])
-    print()
+    print(f'\nSummary, {where}\n')
     print(format_table(summary, ['metric', 'value']))
     out = args.out or osp.join(args.work_dir, 'eval_pseudo.json')
     atomic_write_bytes(out, json.dumps(results, indent=2).encode('utf-8'))

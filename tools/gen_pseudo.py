@@ -1,11 +1,14 @@
 """Generate pseudo labels for a split: Grad-CAM → erasing saliency → Algorithm 1.
 
-Writes under the work dir:
-  cams/<id>.npz             float16 maps of the image's classes + their VOC ids
+The split is the config's ``pseudo_dataset``, a registered image-level dataset
+(VOC, COCO ...; its ``_base_`` dataset config sets it). Writes under the work dir
+(layout and formats: :mod:`wsss_mm.io.artifacts`):
+  cams/<id>.npz             float16 maps of the image's classes + their label values
   saliency/<id>.png         8-bit erasing saliency S = max(S0, S1, S2)
-  pseudo_labels/<id>.png    VOC palette PNG, 0..20 (255 with an ignore band)
+  pseudo_labels/<id>.png    palette PNG of the dataset's label values (255 = ignore band)
   vis/<id>.png              with --vis: image | CAM per class | saliency | pseudo label | GT
-  gen_pseudo_report.json    images done / skipped, failures with their reason
+  gen_pseudo_report.json    the last run: status running / finished / stopped (where and
+                            why), images done / skipped, failures with their reason
 
 Every file is written atomically and each stage skips outputs that exist, so a killed
 run resumes where it stopped and gives byte-identical files. --stages cam (or saliency)
@@ -13,39 +16,33 @@ runs one stage alone; --stages fuse re-fuses stored maps (e.g. with other gammas
 With --launcher pytorch each rank takes every world_size-th image.
 """
 import argparse
-import json
 import os
 import os.path as osp
 import sys
-from typing import Dict, List, Tuple
+from typing import List
 
-import numpy as np
 import torch
 from mmengine.config import Config, DictAction
 from mmengine.dist import all_gather_object, barrier, get_dist_info, init_dist
-from PIL import Image
 from tqdm import tqdm
 
-from wsss_mm.apis import InputError, PseudoLabelPipeline, read_rgb
-from wsss_mm.datasets.voc import (VOC_CLASSES, VOC_PALETTE, labels_from_mask, labels_from_xml,
-                                  read_split)
-from wsss_mm.utils.io import (atomic_write_bytes, remove_stale_temp_files, save_npz_atomic,
-                              save_png_atomic)
+from wsss_mm.apis import PseudoLabelPipeline
+from wsss_mm.io import (InputError, WorkDirLayout, read_cams, read_optional_label_map,
+                        read_saliency, write_cams, write_label_map, write_overlay,
+                        write_saliency)
+from wsss_mm.registry import DATASETS
+from wsss_mm.utils.config_check import PSEUDO_KEYS, apply_cfg_options
+from wsss_mm.utils.io import save_json_atomic
 from wsss_mm.utils.setup_env import init_cpu_distributed, register_all_modules
-from wsss_mm.visualization import make_panel
 
-
-
-# stage -> (output folder, suffix), in pipeline order
-STAGE_OUTPUTS = {'cam': ('cams', '.npz'), 'saliency': ('saliency', '.png'),
-                 'fuse': ('pseudo_labels', '.png')}
-STAGES = tuple(STAGE_OUTPUTS)
+STAGES = ('cam', 'saliency', 'fuse')
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('config', help='pseudo-label config (classifier + CAM + saliency + fuser)')
+    parser.add_argument('config', help='pseudo-label config (classifier + CAM + saliency + '
+                        'fuser + pseudo_dataset)')
     parser.add_argument('--classifier-checkpoint', help='trained classifier checkpoint')
     parser.add_argument('--work-dir', required=True, help='output folder')
     parser.add_argument('--stages', default=','.join(STAGES),
@@ -60,99 +57,58 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def load_item_labels(data_cfg: dict, img_id: str) -> np.ndarray:
-    """Image-level labels of one image from its XML (or mask, if configured)."""
-    root = data_cfg['data_root']
-    if data_cfg.get('label_source', 'xml') == 'mask':
-        return labels_from_mask(osp.join(root, data_cfg.get('seg_map_dir',
-                                                             'SegmentationClassAug'),
-                                         img_id + '.png'))
-    return labels_from_xml(osp.join(root, 'Annotations', img_id + '.xml'), VOC_CLASSES)
-
-
-
-
-def output_path(out: Dict[str, str], stage: str, img_id: str) -> str:
-    """Where a stage stores its result for one image."""
-    folder, suffix = STAGE_OUTPUTS[stage]
-    return osp.join(out[folder], img_id + suffix)
-
-
-def read_cam_file(path: str) -> Tuple[torch.Tensor, np.ndarray]:
-    """Stored CAMs ([K, H, W] float32) and VOC class ids; a missing file names itself."""
-    if not osp.isfile(path):
-        raise InputError(f'missing CAM file {path} (run the cam stage first)')
-    try:
-        with np.load(path) as data:
-            return torch.from_numpy(data['cams'].astype(np.float32)), data['class_ids']
-    except (OSError, KeyError, ValueError) as err:
-        raise InputError(f'cannot read CAM file {path}: {err}') from err
-
-
-def read_saliency_file(path: str) -> np.ndarray:
-    """Stored 8-bit saliency [H, W]; a missing or unreadable file names itself."""
-    if not osp.isfile(path):
-        raise InputError(f'missing saliency file {path} (run the saliency stage first)')
-    try:
-        return np.asarray(Image.open(path).convert('L'))
-    except OSError as err:
-        raise InputError(f'cannot read saliency file {path}: {err}') from err
-
-
-def process_image(pipeline: PseudoLabelPipeline, img_id: str, data_cfg: dict,
-                  out: Dict[str, str], stages: List[str], vis: bool) -> None:
-    """Run the requested stages of one image; each skips an output that exists.
+def process_image(pipeline: PseudoLabelPipeline, dataset, index: int, layout: WorkDirLayout,
+                  stages: List[str], vis: bool) -> None:
+    """Run the requested stages of one image of ``dataset``; each skips an output that exists.
 
     Fusion reads the stored CAMs and saliency, so labels fused in one run and
     labels fused later with ``--stages fuse`` are identical.
     """
-    root = data_cfg['data_root']
-    img_path = osp.join(root, data_cfg.get('img_dir', 'JPEGImages'), img_id + '.jpg')
-    rgb = read_rgb(img_path)
-    labels = load_item_labels(data_cfg, img_id)
-    if not labels.any():
-        raise InputError(f'image {img_path} has no image-level labels')
-    cam_path = output_path(out, 'cam', img_id)
-    sal_path = output_path(out, 'saliency', img_id)
+    label_error = dataset.get_data_info(index).get('label_error')
+    if label_error:
+        raise InputError(label_error)
+    data = dataset[index]
+    sample = data['data_samples']
+    img_id, img_path = sample.img_id, sample.img_path
+    cam_path, sal_path = layout.path('cam', img_id), layout.path('saliency', img_id)
     if 'cam' in stages and not osp.isfile(cam_path):
-        cams, class_ids = pipeline.attention(rgb, labels)
-        save_npz_atomic(cam_path, cams=cams.numpy().astype(np.float16), class_ids=class_ids)
+        write_cams(cam_path, *pipeline.attention(data))
     if 'saliency' in stages and not osp.isfile(sal_path):
-        save_png_atomic(sal_path, pipeline.saliency(rgb))
+        write_saliency(sal_path, pipeline.saliency(data))
     if 'fuse' not in stages:
         return
-    cams, class_ids = read_cam_file(cam_path)
-    saliency = read_saliency_file(sal_path)
-    if cams.shape[1:] != rgb.shape[:2] or saliency.shape != rgb.shape[:2]:
-        raise InputError(f'size mismatch for {img_id}: image {rgb.shape[:2]} ({img_path}), '
+    cams, class_ids = read_cams(cam_path)
+    saliency = read_saliency(sal_path)
+    size = tuple(sample.ori_shape)
+    if tuple(cams.shape[1:]) != size or saliency.shape != size:
+        raise InputError(f'size mismatch for {img_id}: image {size} ({img_path}), '
                          f'CAM {tuple(cams.shape[1:])} ({cam_path}), saliency '
                          f'{saliency.shape} ({sal_path})')
     pseudo = pipeline.fuse(cams, class_ids, saliency)
+    meta = dataset.metainfo
     if vis:
         panel_labels = {'pseudo label': pseudo}
-        gt_path = osp.join(root, data_cfg.get('seg_map_dir', 'SegmentationClassAug'),
-                           img_id + '.png')
-        if osp.isfile(gt_path):
-            panel_labels['GT'] = np.asarray(Image.open(gt_path))
-        panel = make_panel(rgb, {VOC_CLASSES[int(c) - 1]: m.numpy()
-                                 for c, m in zip(class_ids, cams)}, saliency / 255.0,
-                           panel_labels)
-        save_png_atomic(osp.join(out['vis'], img_id + '.png'), panel)
+        gt = read_optional_label_map(dataset.get_data_info(index).get('seg_map_path'))
+        if gt is not None:
+            panel_labels['GT'] = gt
+        names = dict(zip(meta['label_ids'], meta['classes']))
+        rgb = data['inputs'].flip(0).permute(1, 2, 0).numpy()
+        write_overlay(layout.path('vis', img_id), rgb,
+                      {names[int(c)]: m.numpy() for c, m in zip(class_ids, cams)}, saliency,
+                      panel_labels, meta['palette'])
     # written last: its presence marks the image as done
-    save_png_atomic(output_path(out, 'fuse', img_id), pseudo, VOC_PALETTE)
+    write_label_map(layout.path('fuse', img_id), pseudo, meta['palette'])
 
 
 def main() -> None:
     args = parse_args()
     register_all_modules()
     cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    apply_cfg_options(cfg, args.cfg_options, PSEUDO_KEYS, 'gen_pseudo')
     stages = [s for s in args.stages.split(',') if s]
     unknown = set(stages) - set(STAGES)
     if unknown:
         sys.exit(f'--stages: unknown stage(s) {sorted(unknown)}; choose from {STAGES}')
-    data_cfg = cfg.pseudo_data
     on_error = args.on_error or cfg.get('pseudo_on_error', 'raise')
     init_cpu_distributed(None, args.launcher)
     if args.launcher != 'none' and not torch.distributed.is_initialized():
@@ -162,34 +118,45 @@ def main() -> None:
     if device == 'cuda' and world_size > 1:
         device = f'cuda:{int(os.environ.get("LOCAL_RANK", 0))}'
 
-    ids = read_split(osp.join(data_cfg['data_root'], data_cfg['ann_file']))
-    out = {name: osp.join(args.work_dir, name) for name in
-           ('cams', 'saliency', 'pseudo_labels', 'vis')}
+    dataset = DATASETS.build(cfg.pseudo_dataset)
+    ids = [dataset.get_data_info(i)['img_id'] for i in range(len(dataset))]
+    layout = WorkDirLayout(args.work_dir)
+    report_path = osp.join(args.work_dir, 'gen_pseudo_report.json')
     if rank == 0:
-        for folder in out.values():
-            remove_stale_temp_files(folder)
+        layout.remove_stale_temp_files()
+        # the report always describes the last run: 'running' until it finishes or stops
+        save_json_atomic(report_path, dict(status='running', images=len(ids)))
     barrier()
-    todo = [i for i in ids[rank::world_size]
-            if not all(osp.isfile(output_path(out, stage, i)) for stage in stages)]
-    pipeline = PseudoLabelPipeline.from_config(cfg, args.classifier_checkpoint, device=device)
-    failures = []
-    for img_id in tqdm(todo, desc=f'pseudo labels (rank {rank})', disable=rank != 0,
-                       dynamic_ncols=True):
-        try:
-            process_image(pipeline, img_id, data_cfg, out, stages, args.vis)
-        except (InputError, ValueError) as err:
-            if on_error == 'raise':
-                raise SystemExit(f'gen_pseudo: {err}') from err
-            failures.append(dict(img_id=img_id, error=str(err)))
+    todo = [i for i in range(rank, len(ids), world_size)
+            if not all(osp.isfile(layout.path(stage, ids[i])) for stage in stages)]
+    failures, done, img_id = [], 0, None
+    try:
+        pipeline = PseudoLabelPipeline.from_config(cfg, args.classifier_checkpoint,
+                                                   dataset.metainfo['label_ids'], device=device)
+        for index in tqdm(todo, desc=f'pseudo labels (rank {rank})', disable=rank != 0,
+                          dynamic_ncols=True):
+            img_id = ids[index]
+            try:
+                process_image(pipeline, dataset, index, layout, stages, args.vis)
+                done += 1
+            except (InputError, ValueError) as err:
+                if on_error == 'raise':
+                    raise SystemExit(f'gen_pseudo: {err}') from err
+                failures.append(dict(img_id=img_id, error=str(err)))
+    except BaseException as err:  # bad input in raise mode, an error, Ctrl-C: say where
+        save_json_atomic(report_path, dict(
+            status='stopped', images=len(ids), rank=rank, stopped_at=img_id,
+            error=str(err) or type(err).__name__, processed_this_run=done, failures=failures))
+        raise
     gathered = all_gather_object(dict(failures=failures, attempted=len(todo)))
     if rank == 0:
         failed = sorted((f for part in gathered for f in part['failures']),
                         key=lambda f: f['img_id'])
         attempted = sum(part['attempted'] for part in gathered)
-        report = dict(images=len(ids), processed_this_run=attempted - len(failed),
+        report = dict(status='finished', images=len(ids),
+                      processed_this_run=attempted - len(failed),
                       skipped_already_done=len(ids) - attempted, failures=failed)
-        atomic_write_bytes(osp.join(args.work_dir, 'gen_pseudo_report.json'),
-                           json.dumps(report, indent=2).encode('utf-8'))
+        save_json_atomic(report_path, report)
         for failure in failed:
             print(f'[gen_pseudo] skipped {failure["img_id"]}: {failure["error"]}')
         print(f'[gen_pseudo] {report["processed_this_run"]} images done, '

@@ -31,8 +31,8 @@ from mmseg.registry import WEIGHT_INITIALIZERS as MMSEG_WEIGHT_INITIALIZERS
 SCOPE = 'wsss_mm'
 
 RUNNERS = Registry('runner', parent=MMSEG_RUNNERS, scope=SCOPE)
-LOOPS = Registry('loop', parent=MMSEG_LOOPS, scope=SCOPE, locations=['wsss_mm.engine'])
-HOOKS = Registry('hook', parent=MMSEG_HOOKS, scope=SCOPE, locations=['wsss_mm.engine'])
+LOOPS = Registry('loop', parent=MMSEG_LOOPS, scope=SCOPE)
+HOOKS = Registry('hook', parent=MMSEG_HOOKS, scope=SCOPE)
 DATASETS = Registry('dataset', parent=MMSEG_DATASETS, scope=SCOPE, locations=['wsss_mm.datasets'])
 DATA_SAMPLERS = Registry('data sampler', parent=MMSEG_DATA_SAMPLERS, scope=SCOPE)
 TRANSFORMS = Registry(
@@ -49,8 +49,7 @@ OPTIM_WRAPPER_CONSTRUCTORS = Registry(
 PARAM_SCHEDULERS = Registry('parameter scheduler', parent=MMSEG_PARAM_SCHEDULERS, scope=SCOPE)
 METRICS = Registry('metric', parent=MMSEG_METRICS, scope=SCOPE, locations=['wsss_mm.evaluation'])
 EVALUATOR = Registry('evaluator', parent=MMSEG_EVALUATOR, scope=SCOPE)
-VISUALIZERS = Registry(
-    'visualizer', parent=MMSEG_VISUALIZERS, scope=SCOPE, locations=['wsss_mm.visualization'])
+VISUALIZERS = Registry('visualizer', parent=MMSEG_VISUALIZERS, scope=SCOPE)
 VISBACKENDS = Registry('vis_backend', parent=MMSEG_VISBACKENDS, scope=SCOPE)
 LOG_PROCESSORS = Registry('log_processor', parent=MMSEG_LOG_PROCESSORS, scope=SCOPE)
 

@@ -4,4 +4,5 @@ _base_ = ['./cls_effnet-lite0-gap_300iter_demo.py', '../_base_/pseudo/xu2019_era
 # photos of ~640x480 at half size: the scale the classifier was trained at (shorter side ~320)
 cam_generator = dict(type='GradCAMGenerator', target_layer='backbone._head_act', scales=(0.5, ))
 saliency_generator = dict(detector=dict(_delete_=True, type='RobustBackgroundDetector'))
-pseudo_data = dict(data_root={{_base_.data_root}}, ann_file='ImageSets/Segmentation/train.txt')
+pseudo_dataset = dict(data_root={{_base_.data_root}}, ann_file='ImageSets/Segmentation/train.txt')
+pseudo_eval_dataset = dict(data_root={{_base_.data_root}})

@@ -3,4 +3,5 @@
 _base_ = ['./cls_tiny-r18-gap_1000iter_demo.py', '../_base_/pseudo/xu2019_erasing_fusion.py']
 cam_generator = dict(type='GradCAMGenerator', target_layer='backbone.layer4')
 saliency_generator = dict(detector=dict(_delete_=True, type='RobustBackgroundDetector'))
-pseudo_data = dict(data_root={{_base_.data_root}}, ann_file='ImageSets/Segmentation/train.txt')
+pseudo_dataset = dict(data_root={{_base_.data_root}}, ann_file='ImageSets/Segmentation/train.txt')
+pseudo_eval_dataset = dict(data_root={{_base_.data_root}})

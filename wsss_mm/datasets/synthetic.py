@@ -1,4 +1,4 @@
-"""Deterministic synthetic data in VOCdevkit and salient-object layouts.
+"""Deterministic synthetic data in VOCdevkit, COCO and salient-object layouts.
 
 Used by the tests and the CPU demo, where VOC/SBD/DUTS cannot be downloaded.
 Each object class has its own shape and texture; backgrounds are textured
@@ -7,12 +7,15 @@ neither classification nor saliency is trivial. Nothing here is used when
 training on real data.
 """
 import io
+import json
 import os.path as osp
 from typing import Dict, List, Sequence, Tuple
 
+import cv2
 import numpy as np
 from PIL import Image
 
+from wsss_mm.datasets.coco import COCO_CATEGORY_IDS, COCO_CLASSES
 from wsss_mm.datasets.voc import VOC_CLASSES, VOC_PALETTE
 from wsss_mm.utils.io import atomic_write_bytes, save_png_atomic
 
@@ -85,14 +88,16 @@ def _background(rng: np.random.Generator, h: int, w: int, yy: np.ndarray,
 
 
 def _render(rng: np.random.Generator, size: Tuple[int, int], classes: Sequence[str],
-            max_objects: int) -> Tuple[np.ndarray, np.ndarray, List[str]]:
-    """Render one image: returns (RGB uint8, instance-class mask with VOC ids, names)."""
+            max_objects: int) -> Tuple[np.ndarray, np.ndarray, List[str], list]:
+    """Render one image: returns (RGB uint8, class mask with VOC ids, visible class names,
+    [(name, full object mask)] in painting order; later objects occlude earlier ones)."""
     h, w = size
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float64)
     img = _background(rng, h, w, yy, xx)
     mask = np.zeros((h, w), np.uint8)
     num = int(rng.integers(1, max_objects + 1))
     names = [classes[int(i)] for i in rng.integers(0, len(classes), size=num)]
+    instances = []
     for name in names:
         shape, colour, texture = DEMO_CLASSES[name]
         half = rng.uniform(0.12, 0.3) * min(h, w)
@@ -102,8 +107,9 @@ def _render(rng: np.random.Generator, size: Tuple[int, int], classes: Sequence[s
         tex = _texture(texture, rng, h, w, yy, xx)
         img[obj] = col[None, :] * tex[obj][:, None]
         mask[obj] = VOC_CLASSES.index(name) + 1
+        instances.append((name, obj))
     present = sorted({VOC_CLASSES[i - 1] for i in np.unique(mask) if i > 0})
-    return np.clip(img, 0, 255).astype(np.uint8), mask, present
+    return np.clip(img, 0, 255).astype(np.uint8), mask, present, instances
 
 
 def _jpeg_bytes(img: np.ndarray) -> bytes:
@@ -140,9 +146,9 @@ def make_synthetic_voc(root: str,
     for split, count in (('train', num_train), ('val', num_val)):
         for index in range(count):
             img_id = f'{split}_{index:05d}'
-            img, mask, names = _render(rng, size, classes, max_objects)
+            img, mask, names, _ = _render(rng, size, classes, max_objects)
             while not names:
-                img, mask, names = _render(rng, size, classes, max_objects)
+                img, mask, names, _ = _render(rng, size, classes, max_objects)
             atomic_write_bytes(osp.join(voc, 'JPEGImages', img_id + '.jpg'), _jpeg_bytes(img))
             atomic_write_bytes(osp.join(voc, 'Annotations', img_id + '.xml'),
                                _annotation_xml(img_id, size, names))
@@ -175,10 +181,84 @@ def make_synthetic_sod(root: str,
     """
     rng = np.random.default_rng(seed)
     for index in range(num_images):
-        img, mask, _ = _render(rng, size, tuple(DEMO_CLASSES), max_objects)
+        img, mask, _, _ = _render(rng, size, tuple(DEMO_CLASSES), max_objects)
         name = f'sod_{split.lower()}_{index:05d}'
         atomic_write_bytes(osp.join(root, f'DUTS-{split}-Image', name + '.jpg'),
                            _jpeg_bytes(img))
         save_png_atomic(osp.join(root, f'DUTS-{split}-Mask', name + '.png'),
                         ((mask > 0) * 255).astype(np.uint8))
     return root
+
+
+# the demo's shapes as COCO categories
+COCO_DEMO_NAMES = {'aeroplane': 'airplane', 'bus': 'bus', 'car': 'car', 'cat': 'cat',
+                   'dog': 'dog', 'person': 'person'}
+
+
+def _uncompressed_rle(mask: np.ndarray) -> dict:
+    """COCO's uncompressed RLE of a binary mask: column-major run lengths, zeros first."""
+    flat = mask.T.reshape(-1).astype(np.int8)
+    change = np.flatnonzero(np.diff(flat)) + 1
+    bounds = np.concatenate([[0], change, [flat.size]])
+    counts = np.diff(bounds).tolist()
+    if flat[0]:
+        counts = [0] + counts
+    return dict(size=[int(mask.shape[0]), int(mask.shape[1])], counts=counts)
+
+
+def _polygons(mask: np.ndarray) -> List[List[float]]:
+    """Outer contours of a binary mask as COCO polygons ``[x0, y0, x1, y1, ...]``."""
+    contours, _ = cv2.findContours(mask.astype(np.uint8), cv2.RETR_EXTERNAL,
+                                   cv2.CHAIN_APPROX_SIMPLE)
+    return [c.reshape(-1).astype(float).tolist() for c in contours if len(c) >= 3]
+
+
+def make_synthetic_coco(root: str,
+                        split: str = 'train2014',
+                        num_images: int = 12,
+                        size: Tuple[int, int] = (64, 80),
+                        max_objects: int = 3,
+                        seed: int = 0) -> str:
+    """Write a COCO-2014-style split (images + instances JSON); returns the JSON path.
+
+    ``root/<split>/COCO_<split>_<12-digit id>.jpg`` and
+    ``root/annotations/instances_<split>.json`` with all 80 categories under COCO's
+    non-contiguous ids. Objects are the demo's shapes (as airplane, bus, car, cat, dog,
+    person), annotated in painting order with their full (overlapping) masks,
+    alternately as polygons and uncompressed RLE; every third image also carries a
+    crowd region, and the last image has no annotation.
+    """
+    category = dict(zip(COCO_CLASSES, COCO_CATEGORY_IDS))
+    rng = np.random.default_rng(seed)
+    images, anns = [], []
+    for index in range(num_images):
+        image_id = index + 1
+        file_name = f'COCO_{split}_{image_id:012d}.jpg'
+        img, _, names, instances = _render(rng, size, tuple(DEMO_CLASSES), max_objects)
+        atomic_write_bytes(osp.join(root, split, file_name), _jpeg_bytes(img))
+        images.append(dict(id=image_id, file_name=file_name, height=size[0], width=size[1]))
+        if index == num_images - 1:
+            continue  # an image without annotations
+        for name, obj in instances:
+            seg = _polygons(obj) if len(anns) % 2 == 0 else _uncompressed_rle(obj)
+            ys, xs = np.nonzero(obj)
+            anns.append(dict(id=len(anns) + 1, image_id=image_id, iscrowd=0, segmentation=seg,
+                             category_id=category[COCO_DEMO_NAMES[name]],
+                             area=float(obj.sum()),
+                             bbox=[float(xs.min()), float(ys.min()),
+                                   float(xs.max() - xs.min() + 1),
+                                   float(ys.max() - ys.min() + 1)]))
+        if index % 3 == 0:
+            crowd = np.zeros(size, bool)
+            crowd[:size[0] // 4, size[1] // 2:] = True
+            anns.append(dict(id=len(anns) + 1, image_id=image_id, iscrowd=1,
+                             segmentation=_uncompressed_rle(crowd),
+                             category_id=category['person'], area=float(crowd.sum()),
+                             bbox=[float(size[1] // 2), 0.0, float(size[1] - size[1] // 2),
+                                   float(size[0] // 4)]))
+    categories = [dict(id=i, name=n, supercategory='thing')
+                  for n, i in zip(COCO_CLASSES, COCO_CATEGORY_IDS)]
+    path = osp.join(root, 'annotations', f'instances_{split}.json')
+    atomic_write_bytes(path, json.dumps(dict(images=images, annotations=anns,
+                                             categories=categories)).encode('utf-8'))
+    return path

@@ -7,7 +7,26 @@ from mmcv.transforms import BaseTransform
 from mmengine.structures import PixelData
 from mmseg.structures import SegDataSample
 
+from wsss_mm.io import read_rgb
 from wsss_mm.registry import TRANSFORMS
+
+
+@TRANSFORMS.register_module()
+class LoadImageStrict(BaseTransform):
+    """Load ``img_path`` fully decoded (Pillow), as mmcv's ``LoadImageFromFile`` would:
+    BGR uint8 [H, W, 3], with ``img_shape`` and ``ori_shape``.
+
+    Unlike mmcv's loader, a truncated or unreadable file raises
+    :class:`~wsss_mm.io.InputError` naming the file, so a pseudo-label job can stop
+    or skip and report it.
+    """
+
+    def transform(self, results: dict) -> dict:
+        img = np.ascontiguousarray(read_rgb(results['img_path'])[..., ::-1])
+        results['img'] = img
+        results['img_shape'] = img.shape[:2]
+        results['ori_shape'] = img.shape[:2]
+        return results
 
 
 @TRANSFORMS.register_module()

@@ -1,13 +1,13 @@
 """Metrics: multi-label classification, CAM / pseudo-label / saliency quality, CRF mIoU."""
 from .crf_iou_metric import CRFIoUMetric
 from .multilabel_metric import MultiLabelMetric, average_precision
-from .pseudo_label_eval import (evaluate_cam_dir, evaluate_label_dir, evaluate_saliency_dir,
+from .pseudo_label_eval import (evaluate_cams, evaluate_pseudo_labels, evaluate_saliency,
                                 format_table)
 from .segmentation_scores import cams_to_label, confusion_matrix, scores_from_confusion
 from .sod_metric import SaliencyMetric, f_measure_curve
 
 __all__ = [
-    'CRFIoUMetric', 'MultiLabelMetric', 'average_precision', 'evaluate_cam_dir',
-    'evaluate_label_dir', 'evaluate_saliency_dir', 'format_table', 'cams_to_label',
+    'CRFIoUMetric', 'MultiLabelMetric', 'average_precision', 'evaluate_cams',
+    'evaluate_pseudo_labels', 'evaluate_saliency', 'format_table', 'cams_to_label',
     'confusion_matrix', 'scores_from_confusion', 'SaliencyMetric', 'f_measure_curve'
 ]

@@ -1,84 +1,89 @@
-"""Score the files written by tools/gen_pseudo.py against ground-truth masks.
+"""Score the artifacts of tools/gen_pseudo.py against ground-truth masks.
 
-* pseudo labels: 21-class confusion matrix → mIoU, per-class IoU, precision, recall;
+* pseudo labels: confusion matrix over the dataset's label values → mIoU, per-class
+  IoU, precision, recall;
 * CAMs: argmax over [background threshold, CAMs], at a fixed threshold (0.15 as
   IRN) and over a sweep (best threshold and the curve, as SEAM);
 * saliency: MAE and max F-measure (β² = 0.3) against the GT foreground.
+
+``items`` are ``(image id, GT mask path)`` pairs (a dataset's ``img_id`` and
+``seg_map_path``); ``class_names`` name the label values ``0..K-1``
+(``metainfo['seg_classes']``); GT 255 is ignored.
 """
-import os.path as osp
-from typing import Dict, List, Sequence
+from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
 import torch
-from PIL import Image
 
-from wsss_mm.datasets.voc import VOC_SEG_CLASSES
+from wsss_mm.evaluation.label_checks import check_label_values, check_same_size
 from wsss_mm.evaluation.segmentation_scores import (confusion_matrix, labels_at_threshold,
                                                     scores_from_confusion)
 from wsss_mm.evaluation.sod_metric import f_measure_curve
+from wsss_mm.io import WorkDirLayout, read_cams, read_label_map, read_saliency
 
-NUM_CLASSES = len(VOC_SEG_CLASSES)
+__all__ = ['evaluate_pseudo_labels', 'evaluate_cams', 'evaluate_saliency', 'format_table']
 
-
-def read_label_png(path: str) -> torch.Tensor:
-    """A label PNG as an int64 tensor; a missing or unreadable file names itself."""
-    try:
-        return torch.from_numpy(np.asarray(Image.open(path)).astype(np.int64))
-    except OSError as err:
-        raise ValueError(f'cannot read label map {path}: {err}') from err
+Items = Sequence[Tuple[str, str]]
 
 
-def evaluate_label_dir(pred_dir: str, gt_dir: str, ids: Sequence[str]) -> Dict[str, object]:
-    """mIoU etc. of ``pred_dir/<id>.png`` against ``gt_dir/<id>.png`` (255 ignored)."""
-    conf = torch.zeros(NUM_CLASSES, NUM_CLASSES + 1, dtype=torch.int64)
-    for img_id in ids:
-        conf += confusion_matrix(read_label_png(osp.join(pred_dir, img_id + '.png')),
-                                 read_label_png(osp.join(gt_dir, img_id + '.png')), NUM_CLASSES)
-    return scores_from_confusion(conf, VOC_SEG_CLASSES)
+def _label_tensor(path: str, num_classes: int) -> torch.Tensor:
+    """A label map [H, W] int64 whose values are classes or 255 (else an error naming it)."""
+    return check_label_values(torch.from_numpy(read_label_map(path).astype(np.int64)), path,
+                              num_classes)
 
 
-def evaluate_cam_dir(cam_dir: str, gt_dir: str, ids: Sequence[str],
-                     thresholds: Sequence[float] = tuple(np.round(np.arange(0.05, 0.96, 0.05),
-                                                                  2)),
-                     fixed_threshold: float = 0.15) -> Dict[str, object]:
-    """CAM quality at a fixed background threshold and over a sweep."""
+def evaluate_pseudo_labels(layout: WorkDirLayout, items: Items,
+                           class_names: Sequence[str]) -> Dict[str, object]:
+    """mIoU etc. of the stored pseudo labels against the GT masks."""
+    k = len(class_names)
+    conf = torch.zeros(k, k + 1, dtype=torch.int64)
+    for img_id, gt_path in items:
+        pred_path = layout.path('fuse', img_id)
+        pred, gt = _label_tensor(pred_path, k), _label_tensor(gt_path, k)
+        check_same_size(pred, pred_path, gt, gt_path)
+        conf += confusion_matrix(pred, gt, k)
+    return scores_from_confusion(conf, class_names)
+
+
+def evaluate_cams(layout: WorkDirLayout, items: Items, class_names: Sequence[str],
+                  thresholds: Sequence[float] = tuple(np.round(np.arange(0.05, 0.96, 0.05), 2)),
+                  fixed_threshold: float = 0.15) -> Dict[str, object]:
+    """Stored CAMs' quality at a fixed background threshold and over a sweep."""
+    k = len(class_names)
     all_thresholds = sorted(set(float(t) for t in thresholds) | {fixed_threshold})
-    confs = {t: torch.zeros(NUM_CLASSES, NUM_CLASSES + 1, dtype=torch.int64)
-             for t in all_thresholds}
-    for img_id in ids:
-        path = osp.join(cam_dir, img_id + '.npz')
-        try:
-            with np.load(path) as data:
-                cams = torch.from_numpy(data['cams'].astype(np.float32))
-                class_ids = torch.from_numpy(data['class_ids'].astype(np.int64))
-        except (OSError, KeyError, ValueError) as err:
-            raise ValueError(f'cannot read CAM file {path}: {err}') from err
-        gt = read_label_png(osp.join(gt_dir, img_id + '.png'))
+    confs = {t: torch.zeros(k, k + 1, dtype=torch.int64) for t in all_thresholds}
+    for img_id, gt_path in items:
+        cam_path = layout.path('cam', img_id)
+        cams, class_ids = read_cams(cam_path)
+        gt = _label_tensor(gt_path, k)
+        check_same_size(cams, cam_path, gt, gt_path)
         best, index = cams.max(0)
-        best_id = class_ids[index]
+        best_id = torch.from_numpy(class_ids.astype(np.int64))[index]
         for t in all_thresholds:
-            confs[t] += confusion_matrix(labels_at_threshold(best, best_id, t), gt, NUM_CLASSES)
-    curve = {t: scores_from_confusion(c, VOC_SEG_CLASSES)['mIoU'] for t, c in confs.items()}
+            confs[t] += confusion_matrix(labels_at_threshold(best, best_id, t), gt, k)
+    curve = {t: scores_from_confusion(c, class_names)['mIoU'] for t, c in confs.items()}
     best = max(curve, key=curve.get)
     return dict(fixed_threshold=fixed_threshold,
-                fixed=scores_from_confusion(confs[fixed_threshold], VOC_SEG_CLASSES),
+                fixed=scores_from_confusion(confs[fixed_threshold], class_names),
                 best_threshold=best,
-                best=scores_from_confusion(confs[best], VOC_SEG_CLASSES),
+                best=scores_from_confusion(confs[best], class_names),
                 curve={f'{t:.2f}': v for t, v in curve.items()})
 
 
-def evaluate_saliency_dir(sal_dir: str, gt_dir: str, ids: Sequence[str],
-                          beta2: float = 0.3) -> Dict[str, float]:
-    """MAE and max F-measure of 8-bit saliency PNGs against the GT foreground (ids 1..20).
+def evaluate_saliency(layout: WorkDirLayout, items: Items, num_classes: int,
+                      beta2: float = 0.3) -> Dict[str, float]:
+    """MAE and max F-measure of the stored 8-bit saliency against the GT foreground.
 
     Same definitions as :class:`~wsss_mm.evaluation.SaliencyMetric`: per-image MAE
     and F-measure curves over the 256 levels, averaged over images; max F is the
-    maximum of the mean curve. GT pixels labelled 255 are ignored.
+    maximum of the mean curve. Foreground is every GT value but 0; 255 is ignored.
     """
     maes, curves = [], []
-    for img_id in ids:
-        sal = read_label_png(osp.join(sal_dir, img_id + '.png')).double() / 255
-        gt = read_label_png(osp.join(gt_dir, img_id + '.png'))
+    for img_id, gt_path in items:
+        sal_path = layout.path('saliency', img_id)
+        sal = torch.from_numpy(read_saliency(sal_path)).double() / 255
+        gt = _label_tensor(gt_path, num_classes)
+        check_same_size(sal, sal_path, gt, gt_path)
         valid = gt != 255
         fg = (gt > 0)[valid]
         maes.append(float((sal[valid] - fg.double()).abs().mean()))

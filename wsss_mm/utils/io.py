@@ -5,6 +5,7 @@ file in the destination directory and renames it over the target
 (``os.replace`` is atomic on POSIX within one file system).
 """
 import io
+import json
 import os
 import os.path as osp
 import tempfile
@@ -60,6 +61,11 @@ def save_npz_atomic(path: str, **arrays: np.ndarray) -> None:
     buffer = io.BytesIO()
     np.savez_compressed(buffer, **arrays)
     atomic_write_bytes(path, buffer.getvalue())
+
+
+def save_json_atomic(path: str, obj: object) -> None:
+    """Save a JSON-serialisable object (indented), atomically."""
+    atomic_write_bytes(path, json.dumps(obj, indent=2).encode('utf-8'))
 
 
 def remove_stale_temp_files(folder: str) -> None:

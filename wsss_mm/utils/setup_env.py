@@ -2,12 +2,15 @@
 import argparse
 import os
 import os.path as osp
+import sys
 from typing import Optional
 
 import torch
 import torch.distributed as torch_dist
 from mmengine.config import Config, DictAction
 from mmengine.registry import init_default_scope
+
+from wsss_mm.utils.config_check import RUNNER_KEYS, apply_cfg_options
 
 
 def register_all_modules(init_scope: bool = True) -> None:
@@ -79,7 +82,8 @@ def add_runner_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def load_runner_config(args: argparse.Namespace) -> Config:
-    """Register everything, read ``args.config``, apply --cfg-options, work dir, launcher.
+    """Register everything, read ``args.config``, check and apply --cfg-options, work dir,
+    launcher.
 
     The work dir defaults to ``work_dirs/<config name>`` as in mmseg.
     """
@@ -87,8 +91,7 @@ def load_runner_config(args: argparse.Namespace) -> Config:
     register_all_modules()
     cfg = Config.fromfile(args.config)
     cfg.launcher = args.launcher
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    apply_cfg_options(cfg, args.cfg_options, RUNNER_KEYS, osp.basename(sys.argv[0]))
     if args.work_dir:
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir') is None:

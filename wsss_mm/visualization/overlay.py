@@ -4,14 +4,18 @@ from typing import Dict, List, Optional, Sequence
 import cv2
 import numpy as np
 
-from wsss_mm.datasets.voc import VOC_PALETTE
 
-_PALETTE = np.asarray(VOC_PALETTE, dtype=np.uint8).reshape(-1, 3)
+def colorize_labels(labels: np.ndarray, palette: Sequence[Sequence[int]]) -> np.ndarray:
+    """Colours of a label map (values 0..255) as an RGB uint8 image.
 
-
-def colorize_labels(labels: np.ndarray) -> np.ndarray:
-    """VOC colours of a label map (ids 0..255) as an RGB uint8 image."""
-    return _PALETTE[labels.astype(np.uint8)]
+    Args:
+        labels: [H, W] label values.
+        palette: The dataset's ``metainfo['palette']``, one [r, g, b] per label value.
+    """
+    table = np.zeros((256, 3), np.uint8)
+    colours = np.asarray(palette, dtype=np.uint8).reshape(-1, 3)[:256]
+    table[:len(colours)] = colours
+    return table[labels.astype(np.uint8)]
 
 
 def heatmap_overlay(image: np.ndarray, heat: np.ndarray, alpha: float = 0.5) -> np.ndarray:
@@ -21,9 +25,10 @@ def heatmap_overlay(image: np.ndarray, heat: np.ndarray, alpha: float = 0.5) -> 
     return (image * (1 - alpha) + jet * alpha).astype(np.uint8)
 
 
-def label_overlay(image: np.ndarray, labels: np.ndarray, alpha: float = 0.6) -> np.ndarray:
-    """Blend VOC-coloured labels over an RGB image (background and 255 kept as image)."""
-    colored = colorize_labels(labels)
+def label_overlay(image: np.ndarray, labels: np.ndarray, palette: Sequence[Sequence[int]],
+                  alpha: float = 0.6) -> np.ndarray:
+    """Blend coloured labels over an RGB image (background and 255 kept as image)."""
+    colored = colorize_labels(labels, palette)
     fg = ((labels > 0) & (labels < 255))[..., None]
     return np.where(fg, image * (1 - alpha) + colored * alpha, image).astype(np.uint8)
 
@@ -38,7 +43,8 @@ def _captioned(tile: np.ndarray, caption: str) -> np.ndarray:
 def make_panel(image: np.ndarray,
                cams: Optional[Dict[str, np.ndarray]] = None,
                saliency: Optional[np.ndarray] = None,
-               labels: Optional[Dict[str, np.ndarray]] = None) -> np.ndarray:
+               labels: Optional[Dict[str, np.ndarray]] = None,
+               palette: Sequence[Sequence[int]] = ()) -> np.ndarray:
     """One row of captioned tiles.
 
     Args:
@@ -46,7 +52,8 @@ def make_panel(image: np.ndarray,
         cams: class name -> [0, 1] map, drawn as heat overlays.
         saliency: [0, 1] map.
         labels: caption -> label map (pseudo label, prediction, GT ...), drawn as
-            VOC-coloured overlays, in the given order.
+            coloured overlays, in the given order.
+        palette: The dataset's ``metainfo['palette']`` (needed with ``labels``).
     """
     tiles: List[np.ndarray] = [_captioned(image, 'image')]
     for name, cam in (cams or {}).items():
@@ -54,7 +61,7 @@ def make_panel(image: np.ndarray,
     if saliency is not None:
         tiles.append(_captioned(heatmap_overlay(image, saliency), 'saliency'))
     for caption, label_map in (labels or {}).items():
-        tiles.append(_captioned(label_overlay(image, label_map), caption))
+        tiles.append(_captioned(label_overlay(image, label_map, palette), caption))
     gap = np.full((tiles[0].shape[0], 4, 3), 255, np.uint8)
     row: List[np.ndarray] = []
     for tile in tiles:

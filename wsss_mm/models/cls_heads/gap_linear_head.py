@@ -19,15 +19,17 @@ class GAPLinearHead(BaseModule):
         in_channels: Channels of the feature map.
         num_classes: Number of classes (20 for VOC).
         dropout: Dropout before ``fc``.
+        bias: Whether ``fc`` has a bias (IRN's 1x1-conv classifier has none).
     """
 
     def __init__(self, in_channels: int, num_classes: int = 20, dropout: float = 0.0,
-                 init_cfg: Optional[dict] = None) -> None:
+                 bias: bool = True, init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         self.dropout = nn.Dropout(dropout)
-        self.fc = nn.Linear(in_channels, num_classes)
+        self.fc = nn.Linear(in_channels, num_classes, bias=bias)
         nn.init.normal_(self.fc.weight, 0, 0.01)
-        nn.init.zeros_(self.fc.bias)
+        if bias:
+            nn.init.zeros_(self.fc.bias)
 
     def forward(self, feats: Union[torch.Tensor, Sequence[torch.Tensor]]) -> torch.Tensor:
         """Class scores (pre-sigmoid) from the last feature map."""

@@ -1,0 +1,7 @@
+# IRN's pseudo labels (Ahn et al., CVPR 2019, step/make_sem_seg_labels.py): the seed CAMs
+# at IRNet's stride-4 grid, multiplied by (1 - boundary), are propagated by the random walk
+# over pairs within radius 5 (affinity = 1 - max boundary on the segment, to the power
+# beta 10, 2^8 steps); background where every propagated CAM, normalized by their maximum,
+# is below 0.25.
+refiner = dict(type='RandomWalkRefiner', radius=5, beta=10.0, exp_times=8, bg_threshold=0.25,
+               stride=4)

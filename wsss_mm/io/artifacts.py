@@ -1,0 +1,178 @@
+"""The on-disk artifacts of the pseudo-label stages: one home for layout and formats.
+
+A work dir of ``tools/gen_pseudo.py`` holds, per image id::
+
+  cams/<id>.npz           float16 maps [K, H, W] of the image's K classes + their ids
+  saliency/<id>.png       8-bit erasing saliency S = max(S0, S1, S2), [H, W]
+  pseudo_labels/<id>.png  palette PNG of label values (the dataset's ids; 255 = ignore)
+  vis/<id>.png            overlays: image | CAM per class | saliency | pseudo label | GT
+
+Class ids are stored in the dataset's own id space (the values of its masks,
+``metainfo['label_ids']``), so files are read without knowing the dataset.
+Writers are atomic (:mod:`wsss_mm.utils.io`); readers raise :class:`InputError`
+naming the file. Fusion always reads the stored precision (float16 CAMs,
+8-bit saliency), so labels fused in one run and fused later from the files agree.
+"""
+import io
+import os.path as osp
+import warnings
+from typing import Dict, Optional, Sequence, Tuple
+
+import numpy as np
+import torch
+from PIL import Image, UnidentifiedImageError
+
+from wsss_mm.utils.io import remove_stale_temp_files, save_npz_atomic, save_png_atomic
+from wsss_mm.visualization.overlay import make_panel
+
+__all__ = [
+    'InputError', 'WorkDirLayout', 'read_rgb', 'read_label_map', 'quantize_cams',
+    'quantize_saliency', 'write_cams', 'read_cams', 'write_saliency', 'read_saliency',
+    'write_label_map', 'write_overlay', 'flat_palette', 'read_optional_label_map'
+]
+
+
+class InputError(ValueError):
+    """Bad input of one image (unreadable file, missing labels, size mismatch ...)."""
+
+
+class WorkDirLayout:
+    """Where each stage of the pseudo-label job stores its result for one image.
+
+    Args:
+        work_dir: Root of the job's outputs.
+    """
+
+    #: stage -> (folder, suffix), in pipeline order
+    STAGES: Dict[str, Tuple[str, str]] = {
+        'cam': ('cams', '.npz'),
+        'saliency': ('saliency', '.png'),
+        'fuse': ('pseudo_labels', '.png'),
+        'vis': ('vis', '.png'),
+    }
+
+    def __init__(self, work_dir: str) -> None:
+        self.work_dir = work_dir
+
+    def folder(self, stage: str) -> str:
+        """The folder of a stage's files (``cam``, ``saliency``, ``fuse``, ``vis``)."""
+        return osp.join(self.work_dir, self.STAGES[stage][0])
+
+    def path(self, stage: str, img_id: str) -> str:
+        """The file of one image's result of a stage."""
+        folder, suffix = self.STAGES[stage]
+        return osp.join(self.work_dir, folder, img_id + suffix)
+
+    def has(self, stage: str) -> bool:
+        """Whether the stage's folder exists."""
+        return osp.isdir(self.folder(stage))
+
+    def remove_stale_temp_files(self) -> None:
+        """Delete the temp files a killed writer left in any stage folder."""
+        for stage in self.STAGES:
+            remove_stale_temp_files(self.folder(stage))
+
+
+def read_rgb(path: str) -> np.ndarray:
+    """Decode an image file fully into RGB uint8 [H, W, 3].
+
+    Every failure of one file raises :class:`InputError` naming it: a missing or
+    empty file, an unknown format, truncated data, any decoder error, and images
+    over ``Image.MAX_IMAGE_PIXELS`` (checked from the header, before decoding).
+    """
+    try:
+        with open(path, 'rb') as f:
+            data = f.read()
+    except OSError as err:
+        raise InputError(f'cannot read image {path}: {err}') from err
+    if not data:
+        raise InputError(f'image {path} is empty (0 bytes)')
+    try:
+        with warnings.catch_warnings():
+            # PIL only warns between MAX_IMAGE_PIXELS and twice that: refuse those too
+            warnings.simplefilter('error', Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data))
+            image.load()  # raises on truncated data (LOAD_TRUNCATED_IMAGES is False)
+        return np.array(image.convert('RGB'))
+    except UnidentifiedImageError as err:
+        raise InputError(f'cannot read image {path}: not an image format PIL can decode '
+                         f'({len(data)} bytes)') from err
+    except Exception as err:  # any decoder error (OSError, SyntaxError, bombs, ...)
+        raise InputError(f'cannot read image {path}: {type(err).__name__}: {err}') from err
+
+
+def read_label_map(path: str) -> np.ndarray:
+    """A label PNG (mask, pseudo label or 8-bit saliency) as its stored values [H, W] uint8."""
+    if not osp.isfile(path):
+        raise InputError(f'missing label map {path}')
+    try:
+        return np.array(Image.open(path))
+    except OSError as err:
+        raise InputError(f'cannot read label map {path}: {err}') from err
+
+
+def quantize_cams(cams: torch.Tensor) -> torch.Tensor:
+    """The precision CAM files store (float16), as float32."""
+    return cams.to(torch.float16).to(torch.float32)
+
+
+def quantize_saliency(saliency: torch.Tensor) -> np.ndarray:
+    """Saliency in [0, 1] -> the 8-bit PNG values that are stored."""
+    return torch.round(saliency.clamp(0, 1) * 255).to(torch.uint8).cpu().numpy()
+
+
+def write_cams(path: str, cams: torch.Tensor, class_ids: np.ndarray) -> None:
+    """Store CAMs [K, H, W] (as float16) and the dataset ids [K] (uint8) of their classes."""
+    save_npz_atomic(path, cams=cams.cpu().numpy().astype(np.float16),
+                    class_ids=np.asarray(class_ids, dtype=np.uint8))
+
+
+def read_cams(path: str) -> Tuple[torch.Tensor, np.ndarray]:
+    """Stored CAMs ([K, H, W] float32) and dataset class ids [K]; a missing file names itself."""
+    if not osp.isfile(path):
+        raise InputError(f'missing CAM file {path} (run the cam stage first)')
+    try:
+        with np.load(path) as data:
+            return torch.from_numpy(data['cams'].astype(np.float32)), data['class_ids']
+    except (OSError, KeyError, ValueError) as err:
+        raise InputError(f'cannot read CAM file {path}: {err}') from err
+
+
+def write_saliency(path: str, saliency_u8: np.ndarray) -> None:
+    """Store 8-bit saliency [H, W] as a grey PNG."""
+    save_png_atomic(path, saliency_u8)
+
+
+def read_saliency(path: str) -> np.ndarray:
+    """Stored 8-bit saliency [H, W]; a missing or unreadable file names itself."""
+    if not osp.isfile(path):
+        raise InputError(f'missing saliency file {path} (run the saliency stage first)')
+    try:
+        return np.array(Image.open(path).convert('L'))
+    except OSError as err:
+        raise InputError(f'cannot read saliency file {path}: {err}') from err
+
+
+def flat_palette(palette: Sequence[Sequence[int]]) -> list:
+    """A dataset's ``metainfo['palette']`` ([[r, g, b], ...]) as PIL's flat list."""
+    return [int(v) for rgb in palette for v in rgb]
+
+
+def write_label_map(path: str, labels: np.ndarray, palette: Sequence[Sequence[int]]) -> None:
+    """Store a uint8 label map [H, W] as a palette PNG with the dataset's colours."""
+    save_png_atomic(path, labels, flat_palette(palette))
+
+
+def write_overlay(path: str, rgb: np.ndarray, cams: Dict[str, np.ndarray],
+                  saliency_u8: np.ndarray, labels: Dict[str, np.ndarray],
+                  palette: Sequence[Sequence[int]]) -> None:
+    """Store the side-by-side picture of one image (class name -> CAM, caption -> labels)."""
+    panel = make_panel(rgb, cams, saliency_u8 / 255.0, labels, palette=palette)
+    save_png_atomic(path, panel)
+
+
+def read_optional_label_map(path: Optional[str]) -> Optional[np.ndarray]:
+    """A label map when ``path`` names an existing file, else None (e.g. GT for overlays)."""
+    if path and osp.isfile(path):
+        return read_label_map(path)
+    return None

@@ -1,0 +1,2 @@
+"""Networks that learn inter-pixel relations from seeds (IRNet)."""
+from .irnet import *  # noqa: F401,F403

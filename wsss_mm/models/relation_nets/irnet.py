@@ -1,0 +1,114 @@
+"""IRNet (Ahn et al., CVPR 2019): class boundaries learned from CAM relation labels."""
+from typing import Dict, List, Optional, Union
+
+import torch
+from mmengine.model import BaseModel
+from mmseg.structures import SegDataSample
+from torch import Tensor
+
+from wsss_mm.registry import MODELS
+
+__all__ = ['IRNet']
+
+
+@MODELS.register_module()
+class IRNet(BaseModel):
+    """Frozen ResNet feature pyramid + class-boundary branch, trained by the affinity loss.
+
+    The backbone (mmseg ``ResNet``, IRN: depth 50, ``strides=(1, 2, 2, 1)``,
+    ImageNet weights) stays frozen in eval mode, as in IRN, whose features are
+    detached; only ``boundary_head`` learns (``freeze_backbone=False`` trains
+    both, for backbones without pretrained weights). The pyramid is the stem (after
+    max-pooling, stride 4) and the four residual stages. This is the semantic
+    path of IRN; the displacement-field branch (instances) is not built.
+
+    The relation labels are the ``gt_sem_seg`` of the samples at input
+    resolution (0 background, class ids, ``ignore_index``); they are sampled
+    at the centre of each stride-4 cell, as IRN's nearest 1/4 rescale.
+
+    Args:
+        backbone: mmseg ``ResNet`` config (``deep_stem`` or not).
+        boundary_head: :class:`ClassBoundaryHead` config.
+        loss: :class:`AffinityLoss` config (IRN trains at radius 10).
+        stride: Stride of the boundary grid (IRN: 4).
+        freeze_backbone: Keep the backbone fixed in eval mode (IRN: True).
+        data_preprocessor: ``SegDataPreProcessor`` config.
+        init_cfg: mmengine init config.
+    """
+
+    def __init__(self,
+                 backbone: dict,
+                 boundary_head: dict,
+                 loss: dict = dict(type='AffinityLoss', radius=10),
+                 stride: int = 4,
+                 freeze_backbone: bool = True,
+                 data_preprocessor: Optional[dict] = None,
+                 init_cfg: Optional[dict] = None) -> None:
+        super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        self.backbone = MODELS.build(backbone)
+        self.boundary_head = MODELS.build(boundary_head)
+        self.loss_fn = MODELS.build(loss)
+        self.stride = stride
+        self.freeze_backbone = freeze_backbone
+        if freeze_backbone:
+            for param in self.backbone.parameters():
+                param.requires_grad_(False)
+
+    def train(self, mode: bool = True) -> 'IRNet':
+        """Switch the modes; a frozen backbone always stays in eval mode."""
+        super().train(mode)
+        if self.freeze_backbone:
+            self.backbone.eval()
+        return self
+
+    def extract_feats(self, inputs: Tensor) -> List[Tensor]:
+        """Stem (after max-pooling) and the four stage outputs of the backbone."""
+        backbone = self.backbone
+        with torch.set_grad_enabled(torch.is_grad_enabled() and not self.freeze_backbone):
+            if backbone.deep_stem:
+                x = backbone.stem(inputs)
+            else:
+                x = backbone.relu(backbone.norm1(backbone.conv1(inputs)))
+            x = backbone.maxpool(x)
+            feats = [x]
+            for name in backbone.res_layers:
+                x = getattr(backbone, name)(x)
+                feats.append(x)
+        return feats
+
+    def boundary_logits(self, inputs: Tensor) -> Tensor:
+        """Boundary logits ``[B, 1, ceil(H/4), ceil(W/4)]`` of images ``[B, 3, H, W]``."""
+        return self.boundary_head(self.extract_feats(inputs))
+
+    @torch.no_grad()
+    def predict_boundary(self, inputs: Tensor) -> Tensor:
+        """Boundary probabilities ``[B, h, w]``: sigmoid of the logits averaged with the
+        h-flipped image's (IRN's ``EdgeDisplacement``)."""
+        logits = self.boundary_logits(torch.cat([inputs, inputs.flip(-1)]))[:, 0]
+        half = inputs.shape[0]
+        return torch.sigmoid((logits[:half] + logits[half:].flip(-1)) / 2)
+
+    def grid_labels(self, labels: Tensor, size: torch.Size) -> Tensor:
+        """Labels ``[B, H, W]`` sampled at the centre of each stride cell -> ``[B, h, w]``."""
+        height, width = labels.shape[-2:]
+        rows = (torch.arange(size[0], device=labels.device) * self.stride + self.stride // 2)
+        cols = (torch.arange(size[1], device=labels.device) * self.stride + self.stride // 2)
+        return labels[:, rows.clamp(max=height - 1)][:, :, cols.clamp(max=width - 1)]
+
+    def forward(self,
+                inputs: Tensor,
+                data_samples: Optional[List[SegDataSample]] = None,
+                mode: str = 'tensor') -> Union[Tensor, Dict[str, Tensor], list]:
+        """``'tensor'``: boundary logits; ``'loss'``: affinity loss terms;
+        ``'predict'``: samples with ``pred_boundary`` ([h, w] probabilities)."""
+        if mode == 'tensor':
+            return self.boundary_logits(inputs)
+        if mode == 'loss':
+            logits = self.boundary_logits(inputs)[:, 0]
+            labels = torch.stack([s.gt_sem_seg.data[0] for s in data_samples]).long()
+            return self.loss_fn(torch.sigmoid(logits), self.grid_labels(labels, logits.shape[-2:]))
+        if mode == 'predict':
+            for sample, boundary in zip(data_samples, self.predict_boundary(inputs)):
+                sample.set_field(boundary, 'pred_boundary')
+            return data_samples
+        raise ValueError(f"mode must be 'tensor', 'loss' or 'predict', got {mode!r}")
