@@ -1,21 +1,24 @@
-"""Class activation maps from a hooked layer: the shared machinery.
+"""Class activation maps from hooked layers: the shared machinery.
 
-A CAM method differs from another only in how it weighs the channels of the
-target layer's activations A^k for a class c (pytorch-grad-cam's
-``get_cam_weights`` idea); the map is then ``ReLU(sum_k w_k^c A^k)``. This base
-class does everything else: one forward pass per scale for all images and all
-their classes, one batched backward (``is_grads_batched``) over the classes,
-upsampling to the input size, optional flip / multi-scale aggregation and the
-per-class normalization to [0, 1].
+A CAM method differs from another mostly in how it weighs the target layer's
+activations A^k for a class c: one weight per channel (Grad-CAM,
+``get_cam_weights``), one weight per activation (LayerCAM, HiRes-CAM,
+``get_pixel_weights``), or a map computed another way (Score-CAM, Eigen-CAM,
+``layer_maps``); the map is ``ReLU(sum_k w^c_k A^k)``. This base class does
+everything else: one forward pass per scale for all images and all their
+classes, one batched backward (``is_grads_batched``) over the classes for all
+target layers, the fusion of several target layers, upsampling to the input
+size, optional flip / multi-scale aggregation and the per-class normalization
+to [0, 1].
 """
 import contextlib
-from typing import Iterator, List, Optional, Sequence, Tuple
+from typing import Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-__all__ = ['BaseCAMGenerator', 'normalize_maps']
+__all__ = ['BaseCAMGenerator', 'normalize_maps', 'min_max_maps', 'weighted_sum']
 
 
 def normalize_maps(maps: Tensor) -> Tensor:
@@ -24,39 +27,67 @@ def normalize_maps(maps: Tensor) -> Tensor:
     return maps / torch.where(peak > 0, peak, torch.ones_like(peak))
 
 
+def min_max_maps(maps: Tensor) -> Tensor:
+    """``(x - min) / (max - min)`` of each map of ``maps`` [..., H, W]; constant maps become 0."""
+    low = maps.amin(dim=(-2, -1), keepdim=True)
+    span = maps.amax(dim=(-2, -1), keepdim=True) - low
+    return torch.where(span > 0, (maps - low) / torch.where(span > 0, span, 1), 0)
+
+
+def weighted_sum(weights: Tensor, activations: Tensor) -> Tensor:
+    """``sum_k w_k A^k`` for every slot: maps ``[T, N, h, w]``.
+
+    Args:
+        weights: ``[T, N, K, 1, 1]`` (one weight per channel) or
+            ``[T, N, K, h, w]`` (one weight per activation).
+        activations: A, ``[N, K, h, w]``.
+    """
+    if weights.shape[-2:] == (1, 1):
+        return torch.einsum('tnk,nkhw->tnhw', weights[..., 0, 0], activations)
+    return (weights * activations).sum(dim=2)
+
+
 class BaseCAMGenerator:
     """Attention maps of the present classes of a batch of images.
 
     ``generator(images, labels)`` returns ``[B, C, H, W]`` maps in [0, 1]: for
-    every present class, ``ReLU(sum_k w_k^c A^k)`` upsampled bilinearly to the
+    every present class, the method's ReLU map upsampled bilinearly to the
     input size (summed over scales / flips), divided by its maximum; absent
     classes are exactly zero. The model runs in eval mode with its parameters
     frozen during a call; its modes, ``requires_grad`` flags and hooks are as
     before afterwards, and no parameter gradient is computed.
+
+    With several target layers, each layer's map is min-max scaled at its own
+    resolution, upsampled, and the maps are averaged (pytorch-grad-cam's
+    multi-layer rule; :meth:`scale_layer_maps`, :meth:`fuse_layer_maps`).
 
     Args:
         model: Classifier whose ``model(images)`` returns pre-sigmoid class
             scores ``[B, C]``.
         target_layer: Dotted name of the module whose output is A
             (``model.get_submodule(target_layer)``), e.g. ``'features.29'``
-            for torchvision's VGG-16.
+            for torchvision's VGG-16; or a sequence of names to fuse.
         scales: Input scales whose maps are summed (1.0 = input size).
         flip: Also sum the maps of the horizontally flipped images.
     """
 
-    #: Whether :meth:`get_cam_weights` needs dy^c/dA (False skips the backward).
+    #: Whether the method needs dy^c/dA (False skips the backward).
     uses_gradients: bool = True
 
     def __init__(self,
                  model: nn.Module,
-                 target_layer: str,
+                 target_layer: Union[str, Sequence[str]],
                  scales: Sequence[float] = (1.0, ),
                  flip: bool = False) -> None:
         if len(scales) == 0 or any(s <= 0 for s in scales):
             raise ValueError(f'scales must be non-empty and positive, got {scales}')
+        names = (target_layer, ) if isinstance(target_layer, str) else tuple(target_layer)
+        if len(names) == 0 or len(set(names)) != len(names):
+            raise ValueError(f'target_layer must name distinct layers, got {target_layer!r}')
         self.model = model
         self.target_layer = target_layer
-        self.layer = model.get_submodule(target_layer)
+        self.target_layers = names
+        self.layers = [model.get_submodule(name) for name in names]
         self.scales = tuple(float(s) for s in scales)
         self.flip = flip
 
@@ -75,7 +106,41 @@ class BaseCAMGenerator:
         Returns:
             Weights ``[T, N, K]``.
         """
-        raise NotImplementedError
+        raise NotImplementedError(f'{type(self).__name__} must override get_cam_weights, '
+                                  'get_pixel_weights or layer_maps')
+
+    def get_pixel_weights(self, activations: Tensor, grads: Optional[Tensor],
+                          classes: Tensor) -> Tensor:
+        """Per-activation weights ``[T, N, K, h, w]``, or ``[T, N, K, 1, 1]`` for channel weights.
+
+        The per-pixel hook (LayerCAM, HiRes-CAM); arguments as for
+        :meth:`get_cam_weights`, which the default broadcasts.
+        """
+        return self.get_cam_weights(activations, grads, classes)[..., None, None]
+
+    def layer_maps(self, inputs: Tensor, layer_index: int, activations: Tensor,
+                   grads: Optional[Tensor], scores: Tensor, classes: Tensor) -> Tensor:
+        """Maps before the ReLU, ``[T, N, h, w]``, of one target layer.
+
+        The whole-map hook, for methods that are not a weighting of A by the
+        gradients (Score-CAM, Ablation-CAM, Eigen-CAM); the default is
+        ``sum_k w A^k`` with :meth:`get_pixel_weights`.
+
+        Args:
+            inputs: The images of this forward pass, ``[N, 3, H', W']``.
+            layer_index: Which of ``self.layers`` gave ``activations``.
+            activations, grads, classes: As for :meth:`get_cam_weights`.
+            scores: The class scores of ``inputs``, ``[N, C]``.
+        """
+        return weighted_sum(self.get_pixel_weights(activations, grads, classes), activations)
+
+    def scale_layer_maps(self, maps: Tensor) -> Tensor:
+        """Scale one layer's ReLU maps ``[P, h, w]`` before several layers are fused: min-max."""
+        return min_max_maps(maps)
+
+    def fuse_layer_maps(self, maps: Tensor) -> Tensor:
+        """Fuse the scaled, upsampled maps ``[L, P, H, W]`` of L > 1 layers: the mean."""
+        return maps.mean(dim=0)
 
     def __call__(self, images: Tensor, labels: Tensor) -> Tensor:
         """Normalized maps [B, C, H, W] of images [B, 3, H, W] and multi-hot labels [B, C]."""
@@ -107,10 +172,15 @@ class BaseCAMGenerator:
                     inputs = F.interpolate(inputs, size=size, mode='bilinear', align_corners=False)
                 if self.flip:
                     inputs = torch.cat([inputs, inputs.flip(-1)])
-                pair_maps = self._pair_maps(inputs, bs, cs, ks, num_slots)
-                pair_maps = F.interpolate(
-                    pair_maps[:, None], size=(height, width), mode='bilinear',
-                    align_corners=False)[:, 0]
+                layer_maps = self._pair_maps(inputs, bs, cs, ks, num_slots)
+                if len(layer_maps) > 1:
+                    layer_maps = [self.scale_layer_maps(m) for m in layer_maps]
+                layer_maps = [
+                    F.interpolate(m[:, None], size=(height, width), mode='bilinear',
+                                  align_corners=False)[:, 0] for m in layer_maps
+                ]
+                pair_maps = (layer_maps[0] if len(layer_maps) == 1 else
+                             self.fuse_layer_maps(torch.stack(layer_maps)))
                 if self.flip:
                     half = pair_maps.shape[0] // 2
                     pair_maps = pair_maps[:half] + pair_maps[half:].flip(-1)
@@ -118,45 +188,56 @@ class BaseCAMGenerator:
         return maps
 
     def _pair_maps(self, inputs: Tensor, bs: Tensor, cs: Tensor, ks: Tensor,
-                   num_slots: int) -> Tensor:
-        """ReLU maps ``[P, h, w]`` at the layer's resolution for the (image, class) pairs."""
+                   num_slots: int) -> List[Tensor]:
+        """ReLU maps ``[P, h_l, w_l]`` of the (image, class) pairs, one per target layer."""
         activations, scores = self._forward(inputs)
-        grads = None
+        grads: Sequence[Optional[Tensor]] = [None] * len(activations)
         if self.uses_gradients:
             seeds = scores.new_zeros(num_slots, *scores.shape)
             seeds[ks, bs, cs] = 1
-            grads, = torch.autograd.grad(scores, activations, seeds, is_grads_batched=True)
+            grads = torch.autograd.grad(scores, activations, seeds, is_grads_batched=True)
         classes = torch.zeros(num_slots, inputs.shape[0], dtype=torch.long, device=cs.device)
         classes[ks, bs] = cs
-        activations = activations.detach()
-        weights = self.get_cam_weights(activations, grads, classes)
-        return torch.einsum('nk,nkhw->nhw', weights[ks, bs], activations[bs]).relu()
+        scores = scores.detach()
+        return [
+            self.layer_maps(inputs, i, a.detach(), g, scores, classes)[ks, bs].relu()
+            for i, (a, g) in enumerate(zip(activations, grads))
+        ]
 
-    def _forward(self, inputs: Tensor) -> Tuple[Tensor, Tensor]:
-        """Run the model once; return the target layer's output and the class scores."""
-        captured: List[Tensor] = []
+    def _forward(self, inputs: Tensor) -> Tuple[List[Tensor], Tensor]:
+        """Run the model once; return the target layers' outputs and the class scores."""
+        captured: Dict[int, Tensor] = {}
 
-        def hook(module: nn.Module, args: tuple, output: Tensor) -> Tensor:
-            if captured:
-                raise RuntimeError(f'target layer {self.target_layer!r} ran more than once '
-                                   'in one forward pass; its activation is ambiguous')
-            # A leaf for autograd.grad; the rest of the network gets a copy so
-            # that in-place layers after the target cannot overwrite A.
-            leaf = output.detach().requires_grad_(self.uses_gradients)
-            captured.append(leaf)
-            return leaf.clone()
+        def hook_of(index: int):
 
-        handle = self.layer.register_forward_hook(hook)
+            def hook(module: nn.Module, args: tuple, output: Tensor) -> Tensor:
+                if index in captured:
+                    raise RuntimeError(f'target layer {self.target_layers[index]!r} ran more '
+                                       'than once in one forward pass; its activation is '
+                                       'ambiguous')
+                # A leaf for autograd.grad; the rest of the network gets a copy so
+                # that in-place layers after the target cannot overwrite A.
+                leaf = output.detach().requires_grad_(self.uses_gradients)
+                captured[index] = leaf
+                if output.requires_grad:  # an earlier target layer feeds this one: keep its path
+                    return leaf + (output - output.detach())
+                return leaf.clone()
+
+            return hook
+
+        handles = [layer.register_forward_hook(hook_of(i)) for i, layer in enumerate(self.layers)]
         try:
             with torch.set_grad_enabled(self.uses_gradients):
                 scores = self.model(inputs)
         finally:
-            handle.remove()
-        if not captured:
-            raise RuntimeError(f'target layer {self.target_layer!r} did not run in the forward')
+            for handle in handles:
+                handle.remove()
+        missing = [name for i, name in enumerate(self.target_layers) if i not in captured]
+        if missing:
+            raise RuntimeError(f'target layer(s) {missing} did not run in the forward')
         if scores.dim() != 2 or scores.shape[0] != inputs.shape[0]:
             raise ValueError(f'the model must return scores [B, C], got {tuple(scores.shape)}')
-        return captured[0], scores
+        return [captured[i] for i in range(len(self.layers))], scores
 
     @contextlib.contextmanager
     def _frozen_eval_model(self) -> Iterator[None]:

@@ -1,18 +1,11 @@
-"""XGrad-CAM (Fu et al., BMVC 2020) as a CAM method added from outside wsss_mm.
-
-The worked example of docs/extending.md: a new CAM method is one subclass of
-:class:`~wsss_mm.cam.BaseCAMGenerator` that overrides ``get_cam_weights`` and
-is registered in ``CAM_GENERATORS``; a config loads this file with
-``custom_imports=dict(imports=['examples.extending.xgrad_cam'])`` and selects
-the method with ``cam_generator=dict(type='XGradCAMGenerator', ...)``.
-"""
+"""XGrad-CAM (Fu et al., "Axiom-based Grad-CAM", BMVC 2020)."""
 from typing import Optional
 
 import torch
 from torch import Tensor
 
-from wsss_mm.cam import BaseCAMGenerator
 from wsss_mm.registry import CAM_GENERATORS
+from .base_cam import BaseCAMGenerator
 
 __all__ = ['XGradCAMGenerator']
 
@@ -25,7 +18,8 @@ class XGradCAMGenerator(BaseCAMGenerator):
     instead of uniformly (Grad-CAM), which makes the map satisfy the
     sensitivity and conservation axioms of the paper. Meant for a target layer
     after a ReLU (non-negative A); a channel whose activations sum to zero gets
-    weight 0. See :class:`BaseCAMGenerator` for the arguments and the call.
+    weight 0 (pytorch-grad-cam adds 1e-7 to the sum instead). See
+    :class:`BaseCAMGenerator` for the arguments and the call.
     """
 
     def get_cam_weights(self, activations: Tensor, grads: Optional[Tensor],
