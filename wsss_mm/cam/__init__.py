@@ -9,5 +9,6 @@ from .grad_cam_elementwise import *  # noqa: F401,F403
 from .grad_cam_plus_plus import *  # noqa: F401,F403
 from .hires_cam import *  # noqa: F401,F403
 from .layer_cam import *  # noqa: F401,F403
+from .perturbation_cam import *  # noqa: F401,F403
 from .score_cam import *  # noqa: F401,F403
 from .xgrad_cam import *  # noqa: F401,F403

@@ -1,17 +1,18 @@
 """Ablation-CAM (Desai & Ramaswamy, WACV 2020): channel weights from the score drop."""
-from typing import Optional, Sequence, Union
+from typing import Optional
 
 import torch
 from torch import Tensor, nn
 
 from wsss_mm.registry import CAM_GENERATORS
-from .base_cam import BaseCAMGenerator, weighted_sum
+from .base_cam import weighted_sum
+from .perturbation_cam import PerturbationCAMGenerator
 
 __all__ = ['AblationCAMGenerator']
 
 
 @CAM_GENERATORS.register_module()
-class AblationCAMGenerator(BaseCAMGenerator):
+class AblationCAMGenerator(PerturbationCAMGenerator):
     """Ablation-CAM: w_k^c = (y^c - y^c_k) / y^c, y^c_k = score with A^k set to 0.
 
     No gradient is needed. The ablated copies of A replace the target layer's
@@ -26,26 +27,11 @@ class AblationCAMGenerator(BaseCAMGenerator):
     layers whose minimum is 0 (e.g. after a ReLU) and substitutes a very
     negative value otherwise.
 
-    Args:
-        model: Classifier returning class scores ``[B, C]``.
-        target_layer: Dotted name of the layer whose channels are ablated (or several).
-        batch_size: Ablated copies per forward pass.
-        scales: Input scales whose maps are summed.
-        flip: Also sum the maps of the horizontally flipped images.
+    ``batch_size`` (default 64) and the other arguments: see
+    :class:`~wsss_mm.cam.PerturbationCAMGenerator`.
     """
 
-    uses_gradients = False
-
-    def __init__(self,
-                 model: nn.Module,
-                 target_layer: Union[str, Sequence[str]],
-                 batch_size: int = 64,
-                 scales: Sequence[float] = (1.0, ),
-                 flip: bool = False) -> None:
-        super().__init__(model, target_layer, scales=scales, flip=flip)
-        if batch_size < 1:
-            raise ValueError(f'batch_size must be positive, got {batch_size}')
-        self.batch_size = batch_size
+    DEFAULT_BATCH_SIZE = 64
 
     def layer_maps(self, inputs: Tensor, layer_index: int, activations: Tensor,
                    grads: Optional[Tensor], scores: Tensor, classes: Tensor) -> Tensor:

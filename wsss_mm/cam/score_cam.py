@@ -1,18 +1,19 @@
 """Score-CAM (Wang et al., CVPRW 2020): channel weights from the scores of masked inputs."""
-from typing import Optional, Sequence, Union
+from typing import Optional
 
 import torch
 import torch.nn.functional as F
-from torch import Tensor, nn
+from torch import Tensor
 
 from wsss_mm.registry import CAM_GENERATORS
-from .base_cam import BaseCAMGenerator, weighted_sum
+from .base_cam import weighted_sum
+from .perturbation_cam import PerturbationCAMGenerator
 
 __all__ = ['ScoreCAMGenerator']
 
 
 @CAM_GENERATORS.register_module()
-class ScoreCAMGenerator(BaseCAMGenerator):
+class ScoreCAMGenerator(PerturbationCAMGenerator):
     """Score-CAM: w^c = softmax_k y^c(X ⊙ M^k), M^k = min-max of A^k upsampled.
 
     Each channel A^k is upsampled to the input size (bilinear,
@@ -28,26 +29,11 @@ class ScoreCAMGenerator(BaseCAMGenerator):
     them). Constant channels give an all-zero input: its scores are computed
     once.
 
-    Args:
-        model: Classifier returning class scores ``[B, C]``.
-        target_layer: Dotted name of the layer whose channels are the masks (or several).
-        batch_size: Masked inputs per forward pass.
-        scales: Input scales whose maps are summed.
-        flip: Also sum the maps of the horizontally flipped images.
+    ``batch_size`` (default 16) and the other arguments: see
+    :class:`~wsss_mm.cam.PerturbationCAMGenerator`.
     """
 
-    uses_gradients = False
-
-    def __init__(self,
-                 model: nn.Module,
-                 target_layer: Union[str, Sequence[str]],
-                 batch_size: int = 16,
-                 scales: Sequence[float] = (1.0, ),
-                 flip: bool = False) -> None:
-        super().__init__(model, target_layer, scales=scales, flip=flip)
-        if batch_size < 1:
-            raise ValueError(f'batch_size must be positive, got {batch_size}')
-        self.batch_size = batch_size
+    DEFAULT_BATCH_SIZE = 16
 
     def layer_maps(self, inputs: Tensor, layer_index: int, activations: Tensor,
                    grads: Optional[Tensor], scores: Tensor, classes: Tensor) -> Tensor:
