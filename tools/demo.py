@@ -126,7 +126,7 @@ def saliency_only_miou(pseudo_config: str, root: str, split: str, pseudo_dir: st
         class_ids = label_ids[np.flatnonzero(info['gt_label'])]
         pred = fuse_stored(fuser, torch.zeros(len(class_ids), *sal.shape), class_ids, sal,
                            meta['label_ids'])
-        write_label_map(target.path('fuse', info['img_id']), pred, meta['palette'])
+        write_label_map(target.path('pseudo', info['img_id']), pred, meta['palette'])
         items.append((info['img_id'], info['seg_map_path']))
     return evaluate_pseudo_labels(target, items, meta['seg_classes'])
 
