@@ -107,8 +107,8 @@ def test_stages_one_at_a_time_match_one_run(small_voc, classifier_ckpt, referenc
     work = tmp_path / 'staged'
     run_tool(_args(small_voc, classifier_ckpt, work, '--stages', 'cam'))
     assert sorted(os.listdir(work / 'cams')) and not osp.isdir(work / 'pseudo_labels')
-    run_tool(_args(small_voc, classifier_ckpt, work, '--stages', 'saliency'))
-    proc = run_tool(_args(small_voc, classifier_ckpt, work, '--stages', 'fuse'))
+    run_tool(_args(small_voc, classifier_ckpt, work, '--stages', 'cue'))
+    proc = run_tool(_args(small_voc, classifier_ckpt, work, '--stages', 'refine'))
     assert '6 images done' in proc.stdout
     assert _digest(work) == _digest(reference_run)
     proc = run_tool(_args(small_voc, classifier_ckpt, work))
@@ -142,7 +142,7 @@ def test_bad_inputs_name_the_file(small_voc, classifier_ckpt, tmp_path):
     os.remove(work / 'cams' / 'train_00001.npz')
     os.remove(work / 'pseudo_labels' / 'train_00001.png')
     with pytest.raises(AssertionError, match=r'missing CAM file .*train_00001\.npz'):
-        run_tool(_args(str(voc), classifier_ckpt, work, '--stages', 'fuse'))
+        run_tool(_args(str(voc), classifier_ckpt, work, '--stages', 'refine'))
     # an unknown class name in an XML names the XML
     xml = voc / 'Annotations' / 'train_00001.xml'
     xml.write_text(xml.read_text().replace('<name>', '<name>unicorn', 1))
