@@ -91,8 +91,10 @@ def main() -> None:
                 f"{sum(m['seconds_per_image'].values()):.3f}" if m['seconds_per_image'] else '-',
                 ', '.join(f'{k} {v:.3f}' for k, v in m['seconds_per_image'].items())]
                for m in methods]
+    # classes without GT or predicted pixels in the split (IoU NaN for every method) are left out
     per_class = [[c] + [f"{m['per_class'][c]['IoU']:.1f}" for m in methods]
-                 for c in class_names]
+                 for c in class_names
+                 if any(m['per_class'][c]['IoU'] == m['per_class'][c]['IoU'] for m in methods)]
     text = '\n'.join([
         f'Pseudo labels, {where}', '',
         format_table(summary, ['method', 'refiner', 'mIoU', 'fg precision', 'fg recall',

@@ -8,6 +8,8 @@ model = {{_base_.boundary_generator}}
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadRelationLabels', fg_threshold=0.30, bg_threshold=0.05, crf=True),
+    # the generated 96 x 128 images are kept whole; photos are cropped to 256 for CPU speed
+    dict(type='RandomCrop', crop_size=(256, 256)),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
     dict(type='PackSegInputs'),
 ]
