@@ -93,7 +93,7 @@ def main() -> None:
                 f'{1000 * totals[stage] / args.num_images:.0f} ({100 * totals[stage] / total:.0f}%)'
                 for stage in STAGES
             ]
-            detector = type(pipeline.saliency_generator.detector).__name__
+            detector = cfg.saliency_generator.detector.type
             rows.append((osp.basename(config), detector, f'{args.num_images / total:.3f}',
                          *cells))
 

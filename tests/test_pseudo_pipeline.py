@@ -45,8 +45,9 @@ def _pipeline(label_ids):
     saliency = ErasingSaliencyGenerator(_Saliency(), thresholds=(0.7, ))
     prep = MODELS.build(dict(type='ImgDataPreprocessor', mean=MEAN.tolist(), std=STD.tolist(),
                              bgr_to_rgb=True))
-    return PseudoLabelPipeline(classifier, cam, SaliencyFusionRefiner(), label_ids,
-                               cue_network=lambda x: saliency(x)[0], cue_preprocessor=prep), saliency
+    pipeline = PseudoLabelPipeline(classifier, cam, SaliencyFusionRefiner(), label_ids,
+                                   cue_network=lambda x: saliency(x)[0], cue_preprocessor=prep)
+    return pipeline, saliency
 
 
 def _sample(rgb, labels):

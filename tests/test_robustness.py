@@ -209,7 +209,7 @@ def test_cfg_option_checks_name_the_key_and_the_closest_known_key():
     bad = {
         'refinr.gamma1': (0.3, r"unknown key 'refinr\.gamma1'.*closest known key: 'refiner'"),
         'refiner.gamm1': (0.3, r"SaliencyFusionRefiner takes no argument 'gamm1' "
-                        r"\(closest known key: 'gamma1'\)"),
+                          r"\(closest known key: 'gamma1'\)"),
         'pseudo_dataset.label_sorce': ('mask', r"takes no argument 'label_sorce'.*"
                                        r"closest known key: 'label_source'"),
         'saliency_generator.thresholds': (0.7, r'saliency_generator\.thresholds=0\.7: '

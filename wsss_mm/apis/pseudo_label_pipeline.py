@@ -166,7 +166,7 @@ class PseudoLabelPipeline:
 
     @torch.no_grad()
     def cue(self, data: dict) -> torch.Tensor:
-        """The refiner's cue map ``[h, w]`` in [0, 1] (CPU; stored by :func:`wsss_mm.io.write_cue`)."""
+        """The refiner's cue map ``[h, w]`` in [0, 1], on the CPU (:func:`wsss_mm.io.write_cue`)."""
         if self.cue_network is None:
             raise ValueError(f'{type(self.refiner).__name__} reads no cue')
         return self.cue_network(self._prepare(self.cue_preprocessor, data)).cpu()

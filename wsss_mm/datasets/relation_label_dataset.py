@@ -9,7 +9,6 @@ them in the work dir (``relation_labels/<id>.png``), so later epochs read them.
 import os.path as osp
 from typing import List, Sequence, Union
 
-import numpy as np
 from mmcv.transforms import BaseTransform
 from mmengine.dataset import BaseDataset
 

@@ -1,7 +1,7 @@
 # Stages 2-3 of Xu et al. (seeds -> saliency cue -> refiner): DHSNet saliency with iterative
 # erasing (0.7 then 0.8, erased pixels <- the mean pixel, i.e. 0 after normalization),
-# S = max(S0, S1, S2), then the refiner Algorithm 1 with gamma1=0.2, gamma2=0.06. Combine with a classifier config (model +
-# cam_generator) and set the DHSNet weights with
+# S = max(S0, S1, S2), then the refiner Algorithm 1 with gamma1=0.2, gamma2=0.06. Combine
+# with a classifier config (model + cam_generator) and set the DHSNet weights with
 #   --cfg-options saliency_generator.detector.init_cfg.checkpoint=/path/dhsnet.pth
 saliency_generator = dict(
     type='ErasingSaliencyGenerator',
