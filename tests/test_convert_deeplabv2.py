@@ -1,10 +1,15 @@
 """tools/convert_deeplabv2_coco_init.py on synthetic deeplab-pytorch state dicts."""
 import importlib.util
+import math
 import os.path as osp
 import sys
+from collections import OrderedDict
 
 import pytest
 import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmengine.config import Config
 
 from wsss_mm.registry import MODELS
 from wsss_mm.utils.setup_env import register_all_modules
@@ -38,7 +43,9 @@ def deeplab_pytorch_state_dict(prefix, with_aspp, with_coco_fc, seed=0):
     state = {}
 
     def conv_bn(name, out_ch, in_ch, k):
-        state[f'{prefix}{name}.conv.weight'] = torch.randn(out_ch, in_ch, k, k, generator=generator)
+        # He-scaled weights keep activations O(1) through the 50 layers of the forward test
+        state[f'{prefix}{name}.conv.weight'] = torch.randn(
+            out_ch, in_ch, k, k, generator=generator) * math.sqrt(2 / (in_ch * k * k))
         for param in ('weight', 'bias', 'running_mean'):
             state[f'{prefix}{name}.bn.{param}'] = torch.randn(out_ch, generator=generator)
         state[f'{prefix}{name}.bn.running_var'] = torch.rand(out_ch, generator=generator) + 0.5
@@ -60,7 +67,7 @@ def deeplab_pytorch_state_dict(prefix, with_aspp, with_coco_fc, seed=0):
     if with_aspp:
         for i in range(4):
             state[f'{prefix}aspp.c{i}.weight'] = torch.randn(
-                NUM_CLASSES, 2048, 3, 3, generator=generator)
+                NUM_CLASSES, 2048, 3, 3, generator=generator) / math.sqrt(2048 * 9)
             state[f'{prefix}aspp.c{i}.bias'] = torch.randn(NUM_CLASSES, generator=generator)
     if with_coco_fc:
         state['fc.weight'] = torch.randn(91, 2048, 1, 1, generator=generator)
@@ -72,7 +79,7 @@ def deeplab_pytorch_state_dict(prefix, with_aspp, with_coco_fc, seed=0):
 def model(default_scope):
     return MODELS.build(dict(
         type='MSCDeepLabV2',
-        backbone=dict(type='ResNet', depth=50, out_indices=(3, ), strides=(1, 2, 1, 1),
+        backbone=dict(type='CaffeResNet', depth=50, out_indices=(3, ), strides=(1, 2, 1, 1),
                       dilations=(1, 1, 2, 4), style='caffe',
                       norm_cfg=dict(type='BN', requires_grad=False), norm_eval=True),
         decode_head=dict(type='ASPPv2Head', in_channels=2048, num_classes=NUM_CLASSES)))
@@ -132,3 +139,126 @@ def test_command_line_writes_a_weights_only_checkpoint(tmp_path, monkeypatch):
     assert sorted(saved) == ['backbone.conv1.weight', 'backbone.layer1.0.downsample.1.running_var']
     assert torch.equal(saved['backbone.conv1.weight'], source['base.layer1.conv1.conv.weight'])
     assert list(tmp_path.joinpath('out').iterdir()) == [dst]
+
+
+class _ConvBn(nn.Sequential):
+    """deeplab-pytorch's ``_ConvBnReLU``: bias-free conv, BN, optional ReLU (keys conv./bn.)."""
+
+    def __init__(self, in_ch, out_ch, kernel, stride, padding, dilation, relu):
+        layers = [('conv', nn.Conv2d(in_ch, out_ch, kernel, stride, padding, dilation,
+                                     bias=False)),
+                  ('bn', nn.BatchNorm2d(out_ch, eps=1e-5))]
+        super().__init__(OrderedDict(layers + ([('relu', nn.ReLU())] if relu else [])))
+
+
+class _Bottleneck(nn.Module):
+    """MSRA bottleneck: stride in ``reduce`` (1×1), dilation in ``conv3x3``."""
+
+    def __init__(self, in_ch, out_ch, stride, dilation, shortcut):
+        super().__init__()
+        mid = out_ch // 4
+        self.reduce = _ConvBn(in_ch, mid, 1, stride, 0, 1, True)
+        self.conv3x3 = _ConvBn(mid, mid, 3, 1, dilation, dilation, True)
+        self.increase = _ConvBn(mid, out_ch, 1, 1, 0, 1, False)
+        self.shortcut = _ConvBn(in_ch, out_ch, 1, stride, 0, 1, False) if shortcut else None
+
+    def forward(self, x):
+        skip = x if self.shortcut is None else self.shortcut(x)
+        return F.relu(self.increase(self.conv3x3(self.reduce(x))) + skip)
+
+
+class _ASPP(nn.Module):
+    """Sum of four dilated 3×3 convs with biases, keys ``c0..c3``."""
+
+    def __init__(self, in_ch, num_classes, rates=(6, 12, 18, 24)):
+        super().__init__()
+        for i, rate in enumerate(rates):
+            self.add_module(f'c{i}', nn.Conv2d(in_ch, num_classes, 3, 1, rate, rate, bias=True))
+
+    def forward(self, x):
+        return sum(branch(x) for branch in self.children())
+
+
+class _DeepLabV2Reference(nn.Sequential):
+    """DeepLab-v2 in deeplab-pytorch's module layout, written independently of mmseg.
+
+    ``layer1`` = stem (7×7/2 conv + 3×3/2 max-pool, padding 1, **ceil mode**),
+    ``layer2..5`` = bottleneck stages (strides 1, 2, 1, 1; dilations 1, 1, 2, 4),
+    ``aspp``: output stride 8.
+    """
+
+    def __init__(self, n_blocks=N_BLOCKS, num_classes=NUM_CLASSES):
+        stages = []
+        in_ch = 64
+        for index, (n, stride, dilation) in enumerate(zip(n_blocks, (1, 2, 1, 1), (1, 1, 2, 4))):
+            out_ch = 256 * 2 ** index
+            blocks = [(f'block{j + 1}', _Bottleneck(in_ch if j == 0 else out_ch, out_ch,
+                                                     stride if j == 0 else 1, dilation, j == 0))
+                      for j in range(n)]
+            stages.append((f'layer{index + 2}', nn.Sequential(OrderedDict(blocks))))
+            in_ch = out_ch
+        stem = nn.Sequential(OrderedDict([
+            ('conv1', _ConvBn(3, 64, 7, 2, 3, 1, True)),
+            ('pool', nn.MaxPool2d(3, 2, 1, ceil_mode=True))]))
+        super().__init__(OrderedDict([('layer1', stem), *stages,
+                                      ('aspp', _ASPP(in_ch, num_classes))]))
+
+
+def test_converted_weights_compute_what_deeplab_pytorch_computes(model):
+    """Forward of the converted state dict == forward of the deeplab-pytorch layout.
+
+    60×76 input: the stem's 30×38 map pools to 16×20 in ceil mode (15×19 in floor
+    mode), so the caffe stem is exercised in both directions. Both nets run in
+    float64; the only differences are summation orders (~1e-13 relative).
+    """
+    source = deeplab_pytorch_state_dict('base.', with_aspp=True, with_coco_fc=False, seed=3)
+    reference = _DeepLabV2Reference().double().eval()
+    reference.load_state_dict({k[len('base.'):]: v for k, v in source.items()}, strict=True)
+    ours = MODELS.build(dict(
+        type='MSCDeepLabV2',
+        backbone=dict(type='CaffeResNet', depth=50, out_indices=(3, ), strides=(1, 2, 1, 1),
+                      dilations=(1, 1, 2, 4), norm_cfg=dict(type='BN', requires_grad=False),
+                      norm_eval=True),
+        decode_head=dict(type='ASPPv2Head', in_channels=2048, num_classes=NUM_CLASSES)))
+    ours.load_state_dict(converter.convert_state_dict(source), strict=True)
+    ours = ours.double().eval()
+    image = torch.randn(1, 3, 60, 76, generator=torch.Generator().manual_seed(0),
+                        dtype=torch.float64)
+    with torch.no_grad():
+        expected = reference(image)
+        got = ours.forward_scales(image)[0]
+    assert expected.shape == got.shape == (1, NUM_CLASSES, 8, 10)
+    scale = expected.abs().max().item()
+    assert scale > 0.1  # the nets compute something, not zeros
+    torch.testing.assert_close(got, expected, rtol=0,
+                               atol=1e3 * torch.finfo(torch.float64).eps * scale)
+
+
+def _coco_msc_model(backbone_type):
+    """The COCO + MSC config's model with a narrow ResNet-50 (sizes do not depend on width)."""
+    cfg = Config.fromfile(osp.join(
+        REPO, 'configs/xu2019/deeplabv2_r101-aspp-coco-msc_20k_voc12aug-pseudo.py'))
+    cfg.model.backbone.update(depth=50, base_channels=8, stem_channels=8)
+    cfg.model.decode_head.in_channels = 8 * 8 * 4
+    if backbone_type is not None:
+        cfg.model.backbone.type = backbone_type
+    return MODELS.build(cfg.model).eval()
+
+
+def test_coco_configs_give_deeplab_logit_sizes():
+    """A 321 crop gives 41/31/21 logits at ×1/×0.75/×0.5 (DeepLab-v2), a 375×500 image 48×63.
+
+    By hand: 321 → conv1 161 → pool 81 → 41; ×0.75 = 240 → 120 → ⌈59.5⌉+1 = 61 → 31;
+    ×0.5 = 160 → 80 → ⌈39.5⌉+1 = 41 → 21. mmseg's floor-mode stem gives 60 → 30 and 40 → 20.
+    375 → 188 → ⌈93.5⌉+1 = 95 → 48 (floor: 47); 500 → 250 → 126 → 63.
+    """
+    model = _coco_msc_model(None)
+    assert isinstance(model.backbone, MODELS.get('CaffeResNet'))
+    with torch.no_grad():
+        sizes = [tuple(o.shape[2:]) for o in model.forward_scales(torch.zeros(1, 3, 321, 321))]
+        assert sizes == [(41, 41), (31, 31), (21, 21), (41, 41)]
+        assert tuple(model.forward_scales(torch.zeros(1, 3, 375, 500))[0].shape[2:]) == (48, 63)
+        floor_stem = _coco_msc_model('ResNet')
+        floor_sizes = [tuple(o.shape[2:]) for o in floor_stem.forward_scales(
+            torch.zeros(1, 3, 321, 321))]
+    assert floor_sizes == [(41, 41), (30, 30), (20, 20), (41, 41)]

@@ -1,4 +1,5 @@
 """tools/convert_sbd.py on SBD-style .mat files written by scipy (the SBD format)."""
+import os
 import os.path as osp
 
 import numpy as np
@@ -41,3 +42,20 @@ def test_convert_sbd(tmp_path):
     train_aug = (voc / 'ImageSets/SegmentationAug/train_aug.txt').read_text().split()
     assert train_aug == ['2007_000010', '2008_000001', '2008_000003']
     assert osp.isfile(voc / 'ImageSets/SegmentationAug/val.txt')
+
+    # idempotent: a rerun of a finished conversion rewrites nothing (same inode, same mtime;
+    # an atomic rewrite would replace the inode)
+    def stamps():
+        files = [osp.join(d, n) for d in (aug, voc / 'ImageSets/SegmentationAug')
+                 for n in os.listdir(d)]
+        return {f: (os.stat(f).st_ino, os.stat(f).st_mtime_ns) for f in files}
+    before = stamps()
+    run_tool(['tools/convert_sbd.py', str(sbd), str(voc)])
+    assert stamps() == before
+    # an interrupted run (SBD mask written over a VOC id, one SBD mask missing) is repaired
+    save_png_atomic(str(aug / '2008_000002.png'), maps['2008_000002'], VOC_PALETTE)
+    os.remove(aug / '2008_000001.png')
+    run_tool(['tools/convert_sbd.py', str(sbd), str(voc)])
+    np.testing.assert_array_equal(np.asarray(Image.open(aug / '2008_000002.png')), voc_mask)
+    np.testing.assert_array_equal(np.asarray(Image.open(aug / '2008_000001.png')),
+                                  maps['2008_000001'])

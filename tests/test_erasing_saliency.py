@@ -78,6 +78,29 @@ def test_per_channel_fill_value():
     torch.testing.assert_close(generator(IMAGE)[0], torch.maximum(S0, S1))
 
 
+def test_image_mean_fill_by_hand():
+    """fill_mode='image_mean': erased pixels take the per-channel mean of I_0.
+
+    Channel means of IMAGE: (1.0 + 0.8 + 0.4 + 0.2 + 0.0 + 0.5) / 6 = 29/60, 0.5, -0.5.
+    I1_0 = [[29/60, 29/60, 0.4], [0.2, 0, 0.5]];
+    S1 = I1_0 / 0.5 = [[29/30, 29/30, 0.8], [0.4, 0, 1]];
+    erase S1 > 0.8 -> (0,0), (0,1), (1,2): I2_0 = [[29/60, 29/60, 0.4], [0.2, 0, 29/60]],
+    S2 = I2_0 / (29/60) = [[1, 1, 24/29], [12/29, 0, 1]].
+    """
+    generator = ErasingSaliencyGenerator(MaxRatioDetector(), thresholds=(0.7, 0.8),
+                                         fill_mode='image_mean')
+    second = make_image([[0.0, 0.6, 0.0], [0.0, 0.0, 0.0]])  # mean 0.1: only (0,1) erased
+    inputs, maps = generator.erase_steps(torch.cat([IMAGE, second]))
+    m = 29 / 60
+    torch.testing.assert_close(inputs[1][0], make_image([[m, m, 0.4], [0.2, 0.0, 0.5]])[0])
+    torch.testing.assert_close(inputs[2][0], make_image([[m, m, 0.4], [0.2, 0.0, m]])[0])
+    torch.testing.assert_close(maps[1][0], torch.tensor([[29 / 30, 29 / 30, 0.8], [0.4, 0, 1]]))
+    torch.testing.assert_close(maps[2][0], torch.tensor([[1, 1, 24 / 29], [12 / 29, 0, 1]]))
+    torch.testing.assert_close(inputs[1][1], make_image([[0.0, 0.1, 0.0], [0.0, 0.0, 0.0]])[0])
+    with pytest.raises(ValueError, match="'mean'"):
+        ErasingSaliencyGenerator(MaxRatioDetector(), fill_mode='mean')
+
+
 def test_thresholds_control_the_steps():
     no_erasing = ErasingSaliencyGenerator(MaxRatioDetector(), thresholds=())
     torch.testing.assert_close(no_erasing(IMAGE)[0], S0)

@@ -24,24 +24,40 @@ def test_confusion_scores_hand_example():
     assert scores['mIoU'] == pytest.approx(50.0)
 
 
-def test_cam_sweep_matches_per_threshold_labels(tmp_path):
+def test_cam_sweep_matches_mmseg_iou_metric(tmp_path):
+    """Every threshold of the one-pass sweep == mmseg's IoUMetric on labels made by hand
+    (pixel -> class of the largest CAM if it exceeds the threshold, else background)."""
+    from mmengine.structures import PixelData
+    from mmseg.evaluation import IoUMetric
+    from mmseg.structures import SegDataSample
+
     from wsss_mm.datasets.voc import VOC_PALETTE, VOC_SEG_CLASSES
-    from wsss_mm.evaluation import (cams_to_label, confusion_matrix, evaluate_cams,
-                                    scores_from_confusion)
+    from wsss_mm.evaluation import evaluate_cams
     from wsss_mm.io import WorkDirLayout
     from wsss_mm.utils.io import save_npz_atomic, save_png_atomic
     rng = np.random.default_rng(0)
-    cams = rng.random((2, 6, 7)).astype(np.float16)
-    ids = np.array([4, 9], np.uint8)
-    gt = rng.choice([0, 4, 9, 255], size=(6, 7)).astype(np.uint8)
-    save_npz_atomic(str(tmp_path / 'cams' / 'a.npz'), cams=cams, class_ids=ids)
-    save_png_atomic(str(tmp_path / 'gt' / 'a.png'), gt, VOC_PALETTE)
-    result = evaluate_cams(WorkDirLayout(str(tmp_path)), [('a', str(tmp_path / 'gt' / 'a.png'))],
-                           VOC_SEG_CLASSES, thresholds=(0.2, 0.5, 0.8))
-    for t in (0.2, 0.5, 0.8):
-        label = cams_to_label(torch.from_numpy(cams.astype(np.float32)),
-                              torch.from_numpy(ids.astype(np.int64)), t)
-        conf = confusion_matrix(label, torch.from_numpy(gt.astype(np.int64)), 21)
-        expected = scores_from_confusion(conf, VOC_SEG_CLASSES)['mIoU']
-        assert result['curve'][f'{t:.2f}'] == pytest.approx(expected)
+    images = {}
+    for name, ids in (('a', [4, 9]), ('b', [9]), ('c', [1, 4, 15])):
+        cams = rng.random((len(ids), 6, 7)).astype(np.float16)
+        gt = rng.choice([0, *ids, 255], size=(6, 7)).astype(np.uint8)
+        save_npz_atomic(str(tmp_path / 'cams' / f'{name}.npz'), cams=cams,
+                        class_ids=np.array(ids, np.uint8))
+        save_png_atomic(str(tmp_path / 'gt' / f'{name}.png'), gt, VOC_PALETTE)
+        images[name] = (cams.astype(np.float32), np.array(ids), gt)
+    thresholds = (0.2, 0.5, 0.8)
+    items = [(name, str(tmp_path / 'gt' / f'{name}.png')) for name in sorted(images)]
+    result = evaluate_cams(WorkDirLayout(str(tmp_path)), items, VOC_SEG_CLASSES,
+                           thresholds=thresholds)
+    for t in thresholds:
+        metric = IoUMetric(iou_metrics=['mIoU'])
+        metric.dataset_meta = dict(classes=VOC_SEG_CLASSES)
+        for cams, ids, gt in images.values():
+            label = np.where(cams.max(0) > t, ids[cams.argmax(0)], 0)
+            sample = SegDataSample()
+            sample.pred_sem_seg = PixelData(data=torch.from_numpy(label.astype(np.int64))[None])
+            sample.gt_sem_seg = PixelData(data=torch.from_numpy(gt.astype(np.int64))[None])
+            metric.process({}, [sample.to_dict()])
+        reference = metric.compute_metrics(metric.results)['mIoU']
+        # mmseg rounds its percentages to 2 decimals
+        assert result['curve'][f'{t:.2f}'] == pytest.approx(reference, abs=0.005 + 1e-9)
     assert result['best']['mIoU'] == pytest.approx(max(result['curve'].values()))

@@ -14,14 +14,12 @@ TINY_CFG = osp.join(REPO, 'configs', 'demo', 'cls_tiny-r18-gap_1000iter_demo.py'
 
 
 def test_stack_imports():
-    import mmcv
-    import mmcv.ops  # noqa: F401  compiled ops are required by mmseg.utils
+    """The compiled parts import (mmcv.ops is required by mmseg.utils; pydensecrf by the CRF)."""
+    import mmcv.ops  # noqa: F401
     import mmseg.models  # noqa: F401
     import pydensecrf.densecrf  # noqa: F401
 
-    import wsss_mm
-    assert mmcv.__version__ == '2.1.0'
-    assert wsss_mm.__version__
+    import wsss_mm  # noqa: F401
 
 
 def test_registries_are_children_of_mmseg():

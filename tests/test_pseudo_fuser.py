@@ -53,6 +53,29 @@ def test_absent_class_would_change_the_result():
     assert torch.equal(pseudo, expected)
 
 
+def test_saliency_normalization_by_max():
+    """A dimmer saliency map (0.35 S, peak 0.35): 'max' divides it back to S, 'none' keeps it.
+
+    By hand with S' = 0.35 S, raw: S' < 0.06 at column 0 -> 0; (0,1) M = 0.035 -> 0;
+    (0,2) M_2 = (0.3 + 0.175) / 2 = 0.2375 -> 3; (0,3) M_2 = 0.5575 -> 3; (1,1) M_0 = 0.2525 -> 1;
+    (1,2) M_2 = 0.3525 -> 3; (1,3) M_0 = 0.19, M_2 = 0.14 -> 0; (2,1) M_2 = 0.185 -> 0;
+    (2,2) M_2 = 0.455 -> 3; (2,3) M = 0.175 -> 0.
+    """
+    dim = SALIENCY * 0.35
+    raw = PseudoLabelFuser(saliency_norm='none')(ATTENTION, dim, LABELS)
+    assert torch.equal(raw, torch.tensor([[0, 0, 3, 3],
+                                          [0, 1, 3, 0],
+                                          [0, 0, 3, 0]]))
+    by_max = PSEUDO_LABEL_FUSERS.build(dict(type='PseudoLabelFuser', saliency_norm='max'))
+    assert torch.equal(by_max(ATTENTION, dim, LABELS), EXPECTED)
+    # per image in a batch; an all-zero map stays zero (all background, no NaN)
+    batch = by_max.fuse_batch(torch.stack([ATTENTION, ATTENTION]),
+                              torch.stack([dim, torch.zeros(3, 4)]), torch.stack([LABELS] * 2))
+    assert torch.equal(batch[0], EXPECTED) and torch.equal(batch[1], torch.zeros(3, 4).long())
+    with pytest.raises(ValueError, match="'sum'"):
+        PseudoLabelFuser(saliency_norm='sum')
+
+
 def test_ignore_band():
     fuser = PseudoLabelFuser(gamma1=0.2, gamma2=0.06, ignore_band=0.06, ignore_index=255)
     assert torch.equal(fuser(ATTENTION, SALIENCY, LABELS), EXPECTED_BAND)

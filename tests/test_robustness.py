@@ -393,9 +393,9 @@ def test_eval_pseudo_names_bad_prediction_files(small_voc, tmp_path):
     from wsss_mm.datasets.voc import VOC_PALETTE
     from wsss_mm.utils.io import save_png_atomic
     work = tmp_path / 'work'
-    shutil.copytree(osp.join(small_voc, 'SegmentationClassAug'), work / 'pseudo_labels')
-    args = ['tools/eval_pseudo.py', '--work-dir', str(work), '--data-root', small_voc,
-            '--split', 'ImageSets/Segmentation/train.txt']
+    shutil.copytree(osp.join(small_voc, 'SegmentationClass'), work / 'pseudo_labels')
+    args = ['tools/eval_pseudo.py', CFG, '--work-dir', str(work), '--cfg-options',
+            f'pseudo_eval_dataset.data_root={small_voc}']
     run_tool(args)  # GT as prediction: fine
     assert json.load(open(work / 'eval_pseudo.json'))['pseudo_labels']['mIoU'] == 100.0
     bad = work / 'pseudo_labels' / 'train_00002.png'

@@ -3,6 +3,7 @@ import pytest
 import torch
 from torchvision.models import vgg
 
+from tolerances import assert_close_f32, network_terms
 from wsss_mm.registry import MODELS
 from wsss_mm.saliency import DHSNet, RobustBackgroundDetector, U2Net
 
@@ -38,8 +39,9 @@ def test_dhsnet_small_forward():
     saliency = model.eval()(images)
     assert saliency.shape == (2, 1, 40, 48)
     assert saliency.min() >= 0 and saliency.max() <= 1
-    # Eval-mode BN: every image is processed independently of the batch.
-    torch.testing.assert_close(model(images[1:]), saliency[1:], rtol=1e-4, atol=1e-5)
+    # Eval-mode BN: every image is processed independently of the batch (up to the rounding
+    # of another BLAS path for another batch size)
+    assert_close_f32(model(images[1:]), saliency[1:], network_terms(model))
     with pytest.raises(ValueError, match='multiple of 16'):
         DHSNet(input_size=40)
     with pytest.raises(ValueError, match=r'\[B, 3, H, W\]'):

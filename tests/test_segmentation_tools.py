@@ -1,8 +1,13 @@
 """Stage 4 through the tools: train MSCDeepLabV2 on pseudo labels, test with and without
-CRF, export VOC test-server PNGs; the CRF metric against mmseg's IoUMetric + pydensecrf."""
+CRF, export VOC test-server PNGs of a split without masks (the documented command as
+written); the CRF metric against mmseg's IoUMetric + pydensecrf."""
 import json
 import os
 import os.path as osp
+import re
+import subprocess
+import sys
+import tarfile
 
 import numpy as np
 import pytest
@@ -10,6 +15,7 @@ import torch
 from PIL import Image
 
 from conftest import REPO, run_tool
+from references import reference_seg_scores
 
 SEG_CFG = osp.join(REPO, 'configs', 'demo', 'deeplabv2_tiny-r18-aspp-msc_1000iter_demo.py')
 
@@ -31,6 +37,41 @@ def pseudo_voc(tmp_path_factory):
     return voc, str(pseudo_dir)
 
 
+@pytest.fixture(scope='module')
+def maskless_root(tmp_path_factory):
+    """``<root>/data/VOCdevkit/VOC2012`` with a test split of three images of different
+    sizes, and no SegmentationClass folder at all (like the VOC 2012 test set)."""
+    root = tmp_path_factory.mktemp('voc_test')
+    voc = root / 'data' / 'VOCdevkit' / 'VOC2012'
+    rng = np.random.default_rng(1)
+    ids = ['2008_000001', '2008_000002', '2008_000003']
+    for img_id, (width, height) in zip(ids, [(80, 64), (57, 43), (70, 90)]):
+        (voc / 'JPEGImages').mkdir(parents=True, exist_ok=True)
+        Image.fromarray(rng.integers(0, 256, (height, width, 3), dtype=np.uint8)).save(
+            voc / 'JPEGImages' / f'{img_id}.jpg')
+    (voc / 'ImageSets' / 'Segmentation').mkdir(parents=True)
+    (voc / 'ImageSets' / 'Segmentation' / 'test.txt').write_text('\n'.join(ids) + '\n')
+    return root, ids
+
+
+def _check_submission(out_dir, voc, ids):
+    """PNGs named by id, palette mode, each of its image's size; the tar.gz holds them."""
+    from wsss_mm.datasets.voc import VOC_PALETTE
+    sub = 'results/VOC2012/Segmentation/comp6_test_cls'
+    assert sorted(os.listdir(osp.join(out_dir, sub))) == [f'{i}.png' for i in ids]
+    for img_id in ids:
+        png = Image.open(osp.join(out_dir, sub, f'{img_id}.png'))
+        assert png.mode == 'P'
+        assert png.size == Image.open(osp.join(voc, 'JPEGImages', f'{img_id}.jpg')).size
+        assert png.getpalette()[:63] == list(VOC_PALETTE)[:63]
+        assert np.asarray(png).max() <= 20
+    with tarfile.open(osp.join(out_dir, 'results.tar.gz'), 'r:gz') as tar:
+        assert sorted(tar.getnames()) == [f'{sub}/{i}.png' for i in ids]
+        for img_id in ids:
+            with open(osp.join(out_dir, sub, f'{img_id}.png'), 'rb') as f:
+                assert tar.extractfile(f'{sub}/{img_id}.png').read() == f.read()
+
+
 def _data_options(voc, pseudo_dir):
     return [f'train_dataloader.dataset.data_root={voc}',
             f'train_dataloader.dataset.pseudo_label_dir={pseudo_dir}',
@@ -46,29 +87,66 @@ def test_pseudo_label_dataset_reads_pseudo_not_gt(pseudo_voc):
     assert all(info['seg_map_path'].startswith(pseudo_dir) for info in ds.load_data_list())
 
 
-def test_train_then_test_with_and_without_crf(pseudo_voc, tmp_path):
+def test_train_then_test_with_and_without_crf(pseudo_voc, maskless_root, tmp_path):
+    """The tools' mIoU / mIoU_crf equal an independent recomputation (20 iterations, so the
+    predictions are no longer one constant class and the CRF has something to change)."""
     voc, pseudo_dir = pseudo_voc
     work = tmp_path / 'seg'
     run_tool(['tools/train.py', SEG_CFG, '--work-dir', str(work), '--cfg-options',
-              'train_cfg.max_iters=2', 'train_cfg.val_interval=2',
-              'default_hooks.checkpoint.interval=2', 'train_dataloader.batch_size=2',
+              'train_cfg.max_iters=20', 'train_cfg.val_interval=20',
+              'default_hooks.checkpoint.interval=20', 'train_dataloader.batch_size=2',
               *_data_options(voc, pseudo_dir)])
-    ckpt = work / 'iter_2.pth'
+    ckpt = work / 'iter_20.pth'
     assert ckpt.is_file()
     out = tmp_path / 'metrics.json'
     run_tool(['tools/test.py', SEG_CFG, str(ckpt), '--work-dir', str(tmp_path / 't'), '--out',
               str(out), '--crf', '--crf-nproc', '2', '--cfg-options',
               *_data_options(voc, pseudo_dir)])
     metrics = json.loads(out.read_text())
-    assert 0 <= metrics['mIoU'] <= 100 and 0 <= metrics['mIoU_crf'] <= 100
+    reference = reference_seg_scores(SEG_CFG, str(ckpt), voc, [f'val_{i:05d}' for i in range(3)])
+    assert metrics['mIoU'] == pytest.approx(reference['mIoU'])
+    assert metrics['mIoU_crf'] == pytest.approx(reference['mIoU_crf'])
+    # export without CRF on a split that has no masks
+    root, ids = maskless_root
+    maskless = str(root / 'data' / 'VOCdevkit' / 'VOC2012')
     export = tmp_path / 'export'
     run_tool(['tools/test.py', SEG_CFG, str(ckpt), '--work-dir', str(tmp_path / 'f'),
-              '--format-only', '--out-dir', str(export), '--crf-nproc', '1', '--cfg-options',
-              *_data_options(voc, pseudo_dir)])
-    pngs = sorted(os.listdir(export / 'results/VOC2012/Segmentation/comp6_test_cls'))
-    assert pngs == [f'val_{i:05d}.png' for i in range(3)]
-    image = Image.open(export / 'results/VOC2012/Segmentation/comp6_test_cls' / pngs[0])
-    assert image.mode == 'P' and image.size == (80, 64)
+              '--format-only', '--out-dir', str(export), '--cfg-options',
+              f'test_dataloader.dataset.data_root={maskless}',
+              'test_dataloader.dataset.ann_file=ImageSets/Segmentation/test.txt'])
+    _check_submission(str(export), maskless, ids)
+
+
+def test_voc_test_server_command_runs_as_documented(maskless_root):
+    """docs/reproduce.md's test-server command, verbatim, with the paper's full config
+    (COCO + MSC + CRF, ResNet-101) on a generated split whose mask folder does not exist."""
+    from mmengine.config import Config
+
+    from wsss_mm.registry import MODELS
+    from wsss_mm.utils.setup_env import register_all_modules
+    root, ids = maskless_root
+    text = open(osp.join(REPO, 'docs', 'reproduce.md')).read()
+    cfg_path = re.search(r'^CFG=(\S+)$', text, re.M).group(1)
+    command = re.search(r'^# the test server.*\n(python tools/test\.py (?:.*\\\n)*.*)$', text,
+                        re.M).group(1)
+    assert '--format-only --crf' in command and '<ckpt>' in command
+    for name in ('tools', 'configs'):
+        if not (root / name).exists():
+            (root / name).symlink_to(osp.join(REPO, name))
+    # random weights of the configured model stand in for a trained checkpoint
+    register_all_modules()
+    model = MODELS.build(Config.fromfile(osp.join(REPO, cfg_path)).model)
+    torch.save(dict(state_dict=model.state_dict()), root / 'ckpt.pth')
+    del model
+    env = dict(os.environ, PYTHONPATH=REPO, OMP_NUM_THREADS='1',
+               PATH=osp.dirname(sys.executable) + os.pathsep + os.environ.get('PATH', ''))
+    proc = subprocess.run(['bash', '-c', f'set -e\nCFG={cfg_path}\n'
+                           + command.replace('<ckpt>', 'ckpt.pth')],
+                          cwd=root, env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
+    assert not (root / 'data' / 'VOCdevkit' / 'VOC2012' / 'SegmentationClass').exists()
+    _check_submission(str(root / 'work_dirs' / 'voc_test'),
+                      str(root / 'data' / 'VOCdevkit' / 'VOC2012'), ids)
 
 
 def test_crf_metric_matches_iou_metric_and_pydensecrf(pseudo_voc):

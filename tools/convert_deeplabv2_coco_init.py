@@ -17,7 +17,8 @@ and ``decode_head.convs.{i}``. The COCO classifier ``fc`` has no counterpart and
 is dropped (the ASPP head then starts from its N(0, 0.01) init, as in the paper).
 
 The caffe ResNet strides in the first 1×1 conv of a block (``reduce``): use
-these weights with ``backbone=dict(style='caffe', ...)``. The caffe model also
+these weights with ``backbone=dict(type='CaffeResNet', ...)`` (caffe style and the
+ceil-mode stem max-pool of the MSRA ResNet). The caffe model also
 expects BGR inputs with the mean (104.008, 116.669, 122.675) subtracted and no
 std scaling: ``SegDataPreProcessor(mean=[104.008, 116.669, 122.675],
 std=[1, 1, 1], bgr_to_rgb=False)``.

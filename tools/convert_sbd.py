@@ -8,12 +8,13 @@
   boundary band); it is copied over the SBD one;
 * ``ImageSets/SegmentationAug/train_aug.txt`` = (SBD train ∪ SBD val ∪ VOC train) − VOC val
   (10,582 ids for the real data) and ``val.txt`` = VOC val.
-Files are written atomically; existing outputs are skipped, so a rerun resumes.
+Files are written atomically; an output that already holds the right content is not
+rewritten (SBD PNGs that exist, VOC masks and lists with identical bytes), so a rerun
+resumes an interrupted one and a rerun of a finished one writes nothing.
 """
 import argparse
 import os
 import os.path as osp
-import shutil
 
 import numpy as np
 from scipy.io import loadmat
@@ -36,6 +37,16 @@ def read_sbd_mat(path: str) -> np.ndarray:
     return labels.astype(np.uint8)
 
 
+def write_if_changed(path: str, data: bytes) -> bool:
+    """Write ``data`` to ``path`` atomically unless the file already holds it; True if written."""
+    if osp.isfile(path):
+        with open(path, 'rb') as f:
+            if f.read() == data:
+                return False
+    atomic_write_bytes(path, data)
+    return True
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -54,7 +65,7 @@ def main() -> None:
     for name in sorted(os.listdir(voc_seg)):
         if name.endswith('.png'):
             with open(osp.join(voc_seg, name), 'rb') as f:
-                atomic_write_bytes(osp.join(out_dir, name), f.read())
+                write_if_changed(osp.join(out_dir, name), f.read())
     sets = osp.join(args.voc_root, 'ImageSets', 'Segmentation')
     voc_val = read_split(osp.join(sets, 'val.txt'))
     pool = set(read_split(osp.join(sets, 'train.txt')))
@@ -63,8 +74,9 @@ def main() -> None:
             pool |= set(read_split(osp.join(args.sbd_root, split)))
     train_aug = sorted(pool - set(voc_val))
     aug_dir = osp.join(args.voc_root, 'ImageSets', 'SegmentationAug')
-    atomic_write_bytes(osp.join(aug_dir, 'train_aug.txt'), ('\n'.join(train_aug) + '\n').encode())
-    shutil.copyfile(osp.join(sets, 'val.txt'), osp.join(aug_dir, 'val.txt'))
+    write_if_changed(osp.join(aug_dir, 'train_aug.txt'), ('\n'.join(train_aug) + '\n').encode())
+    with open(osp.join(sets, 'val.txt'), 'rb') as f:
+        write_if_changed(osp.join(aug_dir, 'val.txt'), f.read())
     print(f'{len(sbd_ids)} SBD masks, train_aug: {len(train_aug)} ids, val: {len(voc_val)} ids')
 
 

@@ -20,8 +20,9 @@ def parse_args() -> argparse.Namespace:
                         help='also score after dense CRF (CRFIoUMetric: mIoU and mIoU_crf)')
     parser.add_argument('--crf-nproc', type=int, default=4, help='CRF worker processes')
     parser.add_argument('--format-only', action='store_true',
-                        help='write VOC test-server PNGs instead of scoring '
-                        '(<out-dir>/results/VOC2012/Segmentation/comp6_test_cls/)')
+                        help='write VOC test-server PNGs instead of scoring, reading no masks '
+                        '(<out-dir>/results/VOC2012/Segmentation/comp6_test_cls/ + '
+                        '<out-dir>/results.tar.gz)')
     parser.add_argument('--out-dir', help='folder of --format-only results')
     add_runner_arguments(parser)
     return parser.parse_args()
@@ -31,12 +32,16 @@ def main() -> None:
     args = parse_args()
     cfg = load_runner_config(args)
     if args.crf or args.format_only:
+        crf = cfg.test_evaluator.get('crf') or dict(type='DenseCRF')  # the config's preset
         evaluator = dict(type='CRFIoUMetric', iou_metrics=['mIoU'], nproc=args.crf_nproc,
-                         crf=dict(type='DenseCRF') if args.crf else None)
+                         crf=crf if args.crf else None)
         if args.format_only:
             if not args.out_dir:
                 raise SystemExit('--format-only needs --out-dir')
             evaluator.update(format_only=True, output_dir=args.out_dir)
+            # a test split has no masks: load none (PNGs + tar.gz, no metric)
+            dataset = cfg.test_dataloader.dataset
+            dataset.pipeline = [t for t in dataset.pipeline if t['type'] != 'LoadAnnotations']
         cfg.test_evaluator = evaluator
     cfg.load_from = args.checkpoint
     cfg.resume = False

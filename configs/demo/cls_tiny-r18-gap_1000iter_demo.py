@@ -19,7 +19,7 @@ model = dict(
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='RandomCrop', crop_size=crop_size),
-    dict(type='Pad', size=crop_size, pad_val=dict(img=0, seg=255)),
+    dict(type='Pad', size=crop_size, pad_val=dict(img={{_base_.mean_bgr}}, seg=255)),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
     dict(type='PackMultiLabelInputs'),
 ]
@@ -39,5 +39,5 @@ train_cfg = dict(
     _delete_=True, type='IterBasedTrainLoop', max_iters=1000, val_interval=1000)
 default_hooks = dict(
     logger=dict(interval=50),
-    checkpoint=dict(by_epoch=False, interval=1000, max_keep_ckpts=1, save_best=None))
+    checkpoint=dict(by_epoch=False, interval=1000, max_keep_ckpts=1))
 log_processor = dict(by_epoch=False)

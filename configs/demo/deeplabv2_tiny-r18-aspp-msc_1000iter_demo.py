@@ -45,7 +45,9 @@ val_dataloader = dict(
                  pipeline=test_pipeline))
 test_dataloader = val_dataloader
 test_evaluator = dict(
-    _delete_=True, type='CRFIoUMetric', iou_metrics=['mIoU'], crf=dict(type='DenseCRF'),
+    _delete_=True, type='CRFIoUMetric', iou_metrics=['mIoU'],
+    # 'deeplab' (DeepLab-v2's parameters) or 'krahenbuhl2011' (the defaults of [21] in the paper)
+    crf=dict(type='DenseCRF', preset='deeplab'),
     nproc=2)
 optim_wrapper = dict(optimizer=dict(lr=0.01), paramwise_cfg=dict(_delete_=True))
 param_scheduler = [dict(type='PolyLR', by_epoch=False, eta_min=0.0, power=0.9, begin=0, end=1000)]

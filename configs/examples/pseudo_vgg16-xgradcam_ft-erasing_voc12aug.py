@@ -3,7 +3,7 @@
 # frequency-tuned saliency with erasing in place of DHSNet, on VOC12 train_aug.
 #   PYTHONPATH=. python tools/gen_pseudo.py \
 #       configs/examples/pseudo_vgg16-xgradcam_ft-erasing_voc12aug.py \
-#       --classifier-checkpoint work_dirs/cls_vgg16_15e_voc12aug/<best>.pth \
+#       --classifier-checkpoint work_dirs/cls_vgg16_15e_voc12aug/epoch_15.pth \
 #       --work-dir work_dirs/pseudo_voc12aug_xgradcam_ft
 _base_ = '../xu2019/pseudo_vgg16-gradcam_dhsnet-erasing_voc12aug.py'
 custom_imports = dict(

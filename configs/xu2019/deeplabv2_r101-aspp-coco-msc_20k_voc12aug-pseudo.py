@@ -8,6 +8,6 @@ model = dict(
     scales=(1.0, 0.75, 0.5),
     data_preprocessor=dict(mean=[104.008, 116.669, 122.675], std=[1.0, 1.0, 1.0],
                            bgr_to_rgb=False),
-    backbone=dict(style='caffe', init_cfg=None))
+    backbone=dict(type='CaffeResNet', style='caffe', init_cfg=None))
 load_from = 'checkpoints/deeplabv2_r101_coco_init.pth'
 train_dataloader = dict(batch_size=1)

@@ -1,5 +1,7 @@
 # Table 1, row "ASPP + COCO + CRF" (60.7).
 _base_ = './deeplabv2_r101-aspp-coco_8k_voc12aug-pseudo.py'
 test_evaluator = dict(
-    _delete_=True, type='CRFIoUMetric', iou_metrics=['mIoU'], crf=dict(type='DenseCRF'),
+    _delete_=True, type='CRFIoUMetric', iou_metrics=['mIoU'],
+    # 'deeplab' (DeepLab-v2's parameters) or 'krahenbuhl2011' (the defaults of [21] in the paper)
+    crf=dict(type='DenseCRF', preset='deeplab'),
     nproc=8)

@@ -1,17 +1,43 @@
 """mIoU of a segmentor with and without dense-CRF refinement, in one test pass."""
+import io
 import multiprocessing
+import os
 import os.path as osp
+import tarfile
 from collections import deque
 from typing import Deque, Dict, List, Optional, Sequence
 
 import numpy as np
 import torch
+from mmengine.dist import barrier, is_main_process
 from mmseg.evaluation import IoUMetric
 
 from wsss_mm.datasets.voc import VOC_PALETTE
 from wsss_mm.io import read_rgb
 from wsss_mm.registry import METRICS, POSTPROCESSORS
-from wsss_mm.utils.io import save_png_atomic
+from wsss_mm.utils.io import atomic_write_bytes, save_png_atomic
+
+#: Folder of the VOC test-server PNGs under ``output_dir`` (and inside the tar.gz).
+SUBMISSION_DIR = osp.join('results', 'VOC2012', 'Segmentation', 'comp6_test_cls')
+
+
+def write_submission_tar(output_dir: str) -> str:
+    """Pack ``output_dir/results/...comp6_test_cls/*.png`` into ``output_dir/results.tar.gz``.
+
+    The archive holds the paths the evaluation server expects
+    (``results/VOC2012/Segmentation/comp6_test_cls/<id>.png``); written atomically.
+    """
+    folder = osp.join(output_dir, SUBMISSION_DIR)
+    names = sorted(n for n in os.listdir(folder) if n.endswith('.png'))
+    if not names:
+        raise FileNotFoundError(f'no PNGs to pack in {folder}')
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode='w:gz') as tar:
+        for name in names:
+            tar.add(osp.join(folder, name), arcname=osp.join(SUBMISSION_DIR, name))
+    path = osp.join(output_dir, 'results.tar.gz')
+    atomic_write_bytes(path, buffer.getvalue())
+    return path
 
 
 def _crf_labels(crf, img_path: str, probs: np.ndarray) -> np.ndarray:
@@ -41,10 +67,11 @@ class CRFIoUMetric(IoUMetric):
     running; at most ``max_pending`` images wait in the queue, bounding memory.
     Keys: ``mIoU``, ``aAcc``, ``mAcc`` … and ``mIoU_crf``, ``aAcc_crf`` …
 
-    With ``format_only=True`` nothing is scored: the label maps (CRF-refined when
+    With ``format_only=True`` nothing is scored and no label is read (a test split
+    has none): the label maps at the original image size (CRF-refined when
     ``crf`` is set) are written as VOC palette PNGs under
-    ``output_dir/results/VOC2012/Segmentation/comp6_test_cls/`` for the
-    evaluation server.
+    ``output_dir/results/VOC2012/Segmentation/comp6_test_cls/``, then packed
+    into ``output_dir/results.tar.gz`` for the evaluation server.
 
     Args:
         crf: Config of the post-processor (``DenseCRF``); ``None`` disables it.
@@ -83,8 +110,7 @@ class CRFIoUMetric(IoUMetric):
         if self.format_only:
             pred = crf_pred if crf_pred is not None else info['pred']
             name = osp.splitext(osp.basename(info['img_path']))[0]
-            path = osp.join(self.output_dir, 'results', 'VOC2012', 'Segmentation',
-                            'comp6_test_cls', name + '.png')
+            path = osp.join(self.output_dir, SUBMISSION_DIR, name + '.png')
             save_png_atomic(path, pred.numpy().astype(np.uint8), VOC_PALETTE)
             return
         raw = self.intersect_and_union(info['pred'], info['label'], num_classes,
@@ -106,7 +132,7 @@ class CRFIoUMetric(IoUMetric):
             self._pending.append((info, self._submit(sample['img_path'], probs)))
 
     def evaluate(self, size: int) -> dict:
-        """Drain the CRF queue of this rank, then gather and score as mmseg does."""
+        """Drain this rank's CRF queue, then gather and score as mmseg does (or pack the PNGs)."""
         while self._pending:
             self._finish_one()
         if self._pool is not None:
@@ -114,6 +140,9 @@ class CRFIoUMetric(IoUMetric):
             self._pool.join()
             self._pool = None
         if self.format_only:
+            barrier()  # every rank has written its PNGs
+            if is_main_process():
+                write_submission_tar(self.output_dir)
             return {}
         return super().evaluate(size)
 

@@ -7,6 +7,12 @@ background (0) where ``max_c M_c < gamma1`` (no class is confident enough) or
 labels never win. An image without any labelled class is all background: with
 no object class present, nothing can be foreground.
 
+The paper fuses "the normalized attention maps and saliency maps"; attention
+maps are divided by their maximum upstream. The saliency is used as the
+detector gives it in ``[0, 1]`` (``saliency_norm='none'``, the default) or
+divided by its per-image maximum (``'max'``, so the most salient pixel is 1);
+the normalized ``S`` enters both ``M_c`` and the ``gamma2`` test.
+
 Optionally, pixels whose ``max_c M_c`` lies within ``ignore_band`` of
 ``gamma1`` (and that are salient, ``S >= gamma2``) are marked
 ``ignore_index`` instead of deciding them by a hard threshold; off by default
@@ -34,12 +40,22 @@ class PseudoLabelFuser:
         ignore_band (float, optional): half-width of the uncertain band
             around ``gamma1`` labelled ``ignore_index``; ``None`` disables it.
         ignore_index (int): label of uncertain pixels. Defaults to 255.
+        saliency_norm (str): ``'none'`` (S as given) or ``'max'`` (S divided by
+            its per-image maximum; an all-zero map stays zero). Defaults to
+            ``'none'``.
     """
 
+    SALIENCY_NORMS = ('none', 'max')
+
     def __init__(self, gamma1: float = 0.2, gamma2: float = 0.06,
-                 ignore_band: Optional[float] = None, ignore_index: int = 255) -> None:
+                 ignore_band: Optional[float] = None, ignore_index: int = 255,
+                 saliency_norm: str = 'none') -> None:
         if ignore_band is not None and ignore_band < 0:
             raise ValueError(f'ignore_band must be >= 0, got {ignore_band}')
+        if saliency_norm not in self.SALIENCY_NORMS:
+            raise ValueError(f'saliency_norm must be one of {self.SALIENCY_NORMS}, '
+                             f'got {saliency_norm!r}')
+        self.saliency_norm = saliency_norm
         self.gamma1 = gamma1
         self.gamma2 = gamma2
         self.ignore_band = ignore_band
@@ -71,6 +87,9 @@ class PseudoLabelFuser:
                 or labels.shape != attention.shape[:2]):
             raise _shape_error('[B, C, H, W], [B, H, W], [B, C]', attention, saliency, labels)
         saliency = saliency.to(attention.dtype)
+        if self.saliency_norm == 'max':  # an all-zero map stays zero
+            peak = saliency.amax(dim=(1, 2), keepdim=True)
+            saliency = saliency / peak.clamp(min=torch.finfo(saliency.dtype).tiny)
         fused = (attention + saliency[:, None]) / 2
         present = labels.to(torch.bool)[:, :, None, None]
         fused = fused.masked_fill(~present, float('-inf'))

@@ -39,4 +39,5 @@ class SaliencyFusionRefiner(PseudoLabelFuser, BaseRefiner):
 
     def __repr__(self) -> str:
         return (f'{type(self).__name__}(gamma1={self.gamma1}, gamma2={self.gamma2}, '
-                f'ignore_band={self.ignore_band}, ignore_index={self.ignore_index})')
+                f'ignore_band={self.ignore_band}, ignore_index={self.ignore_index}, '
+                f'saliency_norm={self.saliency_norm!r})')

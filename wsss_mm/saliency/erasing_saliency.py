@@ -9,8 +9,10 @@ salient regions and running the detector again uncovers further objects:
     S   = max(S_0, ..., S_K)   (pixel-wise)
 
 The erasing is cumulative (``I_k`` starts from ``I_{k-1}``). The paper erases
-twice with ``t = 0.7, 0.8`` and fills with the mean pixel value, which is 0
-after mean/std normalization.
+twice with ``t = 0.7, 0.8`` and fills with "the average pixel value", which
+may be read as the dataset mean (``fill_mode='value'`` with the default 0,
+the mean after mean/std normalization; the default) or as the image's own
+mean colour (``fill_mode='image_mean'``: the per-channel mean of ``I_0``).
 """
 from typing import List, Sequence, Tuple, Union
 
@@ -39,15 +41,25 @@ class ErasingSaliencyGenerator(nn.Module):
         thresholds (Sequence[float]): erasing thresholds ``t_1..t_K``, one
             erasing step each. Defaults to ``(0.7, 0.8)``.
         fill_value (float | Sequence[float]): value written into erased
-            pixels, one for all channels or one per channel, in the
-            normalized input space (0 = dataset mean). Defaults to 0.
+            pixels with ``fill_mode='value'``, one for all channels or one per
+            channel, in the normalized input space (0 = dataset mean).
+            Defaults to 0.
+        fill_mode (str): ``'value'`` (``fill_value``) or ``'image_mean'`` (each
+            image's per-channel mean over all its pixels of ``I_0``).
+            Defaults to ``'value'``.
     """
+
+    FILL_MODES = ('value', 'image_mean')
 
     def __init__(self,
                  detector: Union[nn.Module, dict],
                  thresholds: Sequence[float] = (0.7, 0.8),
-                 fill_value: Union[float, Sequence[float]] = 0.0) -> None:
+                 fill_value: Union[float, Sequence[float]] = 0.0,
+                 fill_mode: str = 'value') -> None:
         super().__init__()
+        if fill_mode not in self.FILL_MODES:
+            raise ValueError(f'fill_mode must be one of {self.FILL_MODES}, got {fill_mode!r}')
+        self.fill_mode = fill_mode
         if isinstance(detector, dict):
             detector = MODELS.build(detector)
             if hasattr(detector, 'init_weights'):
@@ -82,7 +94,10 @@ class ErasingSaliencyGenerator(nn.Module):
             raise ValueError(f'expected images of shape [B, 3, H, W], got {tuple(images.shape)}')
         inputs = [images]
         maps = [self.detect(images)]
-        fill = self.fill_value.to(images)
+        if self.fill_mode == 'image_mean':
+            fill = images.mean(dim=(2, 3), keepdim=True)  # [B, 3, 1, 1]
+        else:
+            fill = self.fill_value.to(images)
         for threshold in self.thresholds:
             erase = (maps[-1] > threshold).unsqueeze(1)
             inputs.append(torch.where(erase, fill, inputs[-1]))

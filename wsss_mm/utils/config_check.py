@@ -102,19 +102,32 @@ def _component_classes(type_name: Any) -> List[type]:
     return found
 
 
+def _init_arguments(cls: type) -> Optional[set]:
+    """Names ``cls(...)`` accepts, following ``**kwargs`` up the MRO; None if open-ended."""
+    names = set()
+    for klass in cls.__mro__:
+        if '__init__' not in vars(klass):
+            continue
+        try:
+            params = inspect.signature(klass.__init__).parameters
+        except (TypeError, ValueError):
+            return None
+        names.update(p for p, v in params.items() if p != 'self' and v.kind not in (
+            inspect.Parameter.VAR_KEYWORD, inspect.Parameter.VAR_POSITIONAL))
+        if not any(p.kind == inspect.Parameter.VAR_KEYWORD for p in params.values()):
+            return names
+    return None  # **kwargs all the way up (object, nn.Module ...): anything may be valid
+
+
 def _argument_error(key: str, name: str, component: Mapping) -> Optional[str]:
     """Message if no class that ``component`` may build takes an argument ``name``."""
     known = set()
     classes = _component_classes(component.get('type'))
     for cls in classes:
-        try:
-            params = inspect.signature(cls.__init__).parameters
-        except (TypeError, ValueError):
+        names = _init_arguments(cls)
+        if names is None or name in names:
             return None
-        if name in params or any(p.kind == inspect.Parameter.VAR_KEYWORD
-                                 for p in params.values()):
-            return None
-        known.update(p for p in params if p != 'self')
+        known.update(names)
     if not classes:
         return None
     return (f"{key}: {classes[0].__name__} takes no argument '{name}'"

@@ -3,10 +3,13 @@
 dataset_type = 'VOCImageLevelDataset'
 data_root = 'data/VOCdevkit/VOC2012'
 crop_size = (224, 224)
+# images smaller than the crop are padded with the mean pixel (DeepLab's padding; 0 would be
+# a black border far from the data); the loaded images are BGR
+mean_bgr = (103.53, 116.28, 123.675)
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='RandomCrop', crop_size=crop_size),
-    dict(type='Pad', size=crop_size, pad_val=dict(img=0, seg=255)),
+    dict(type='Pad', size=crop_size, pad_val=dict(img=mean_bgr, seg=255)),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
     dict(type='PackMultiLabelInputs'),
 ]

@@ -4,7 +4,8 @@
 #   model = dict(scales=(1.0, 0.75, 0.5))
 # ImageNet init (torchvision, stride in the 3×3 conv: style='pytorch'). For the
 # paper's COCO init convert deeplab-pytorch's weights with
-# tools/convert_deeplabv2_coco_init.py and use style='caffe', init_cfg=None,
+# tools/convert_deeplabv2_coco_init.py and use type='CaffeResNet' (ceil-mode stem pool),
+# style='caffe', init_cfg=None,
 # load_from=<converted file> and the caffe preprocessing (BGR, mean only).
 norm_cfg = dict(type='BN', requires_grad=False)
 data_preprocessor = dict(
