@@ -22,6 +22,7 @@ from _common import (VOC_SIZE, add_common_args, measure, print_report, quiet_mme
 from mmengine.config import Config
 
 from wsss_mm.apis import PseudoLabelPipeline
+from wsss_mm.io import quantize_saliency
 from wsss_mm.registry import DATASETS
 from wsss_mm.utils.setup_env import register_all_modules
 
@@ -29,7 +30,7 @@ CONFIGS = [
     'configs/xu2019/pseudo_vgg16-gradcam_rbd-erasing_voc12aug.py',
     'configs/xu2019/pseudo_vgg16-gradcam_dhsnet-erasing_voc12aug.py',
 ]
-STAGES = ('read', 'attention', 'saliency', 'fuse')
+STAGES = ('read', 'attention', 'saliency', 'fuse')  # cam, cue, refine of gen_pseudo
 
 
 def parse_args() -> argparse.Namespace:
@@ -58,8 +59,10 @@ def run_stages(pipeline: PseudoLabelPipeline, dataset, index: int,
     seconds = {}
     seconds['read'], data = measure(lambda: dataset[index], device)
     seconds['attention'], (cams, class_ids) = measure(lambda: pipeline.attention(data), device)
-    seconds['saliency'], saliency = measure(lambda: pipeline.saliency(data), device)
-    seconds['fuse'], _ = measure(lambda: pipeline.fuse(cams, class_ids, saliency), device)
+    seconds['saliency'], saliency = measure(lambda: quantize_saliency(pipeline.cue(data)),
+                                            device)
+    seconds['fuse'], _ = measure(lambda: pipeline.refine(cams, class_ids, None, saliency),
+                                 device)
     return seconds
 
 
@@ -90,7 +93,7 @@ def main() -> None:
                 f'{1000 * totals[stage] / args.num_images:.0f} ({100 * totals[stage] / total:.0f}%)'
                 for stage in STAGES
             ]
-            detector = type(pipeline.saliency_generator.detector).__name__
+            detector = cfg.saliency_generator.detector.type
             rows.append((osp.basename(config), detector, f'{args.num_images / total:.3f}',
                          *cells))
 

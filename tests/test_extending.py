@@ -219,7 +219,7 @@ def test_vgg_example_config(cfg):
     generator = SALIENCY_GENERATORS.build(vgg.saliency_generator)
     assert type(generator.detector).__name__ == 'FrequencyTunedSaliency'
     assert vgg.pseudo_dataset.data_root == 'data/VOCdevkit/VOC2012'
-    assert vgg.fuser.gamma1 == 0.2 and vgg.fuser.gamma2 == 0.06
+    assert vgg.refiner.gamma1 == 0.2 and vgg.refiner.gamma2 == 0.06
 
 
 def test_gen_pseudo_runs_the_example_config(tmp_path):

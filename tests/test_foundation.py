@@ -32,7 +32,7 @@ def test_registries_are_children_of_mmseg():
     assert registry.MODELS.scope == 'wsss_mm'
     for name in ('DATASETS', 'TRANSFORMS', 'METRICS', 'EVALUATOR', 'HOOKS', 'VISUALIZERS',
                  'OPTIM_WRAPPERS', 'PARAM_SCHEDULERS', 'LOOPS', 'CAM_GENERATORS',
-                 'SALIENCY_GENERATORS', 'PSEUDO_LABEL_FUSERS', 'POSTPROCESSORS'):
+                 'SALIENCY_GENERATORS', 'PSEUDO_LABEL_FUSERS', 'REFINERS', 'POSTPROCESSORS'):
         assert getattr(registry, name).scope == 'wsss_mm'
     # mmseg and mmengine components resolve by plain name from the wsss_mm scope
     metric = registry.METRICS.build(dict(type='IoUMetric', iou_metrics=['mIoU']))

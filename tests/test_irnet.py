@@ -106,7 +106,7 @@ def test_irn_configs_build():
     from mmengine.config import Config
 
     from wsss_mm.cam import CAMGenerator
-    from wsss_mm.registry import CAM_GENERATORS, MODELS, PSEUDO_LABEL_FUSERS
+    from wsss_mm.registry import CAM_GENERATORS, MODELS, REFINERS
     cls_cfg = Config.fromfile(f'{REPO_CONFIGS}/cls_r50-gap-os16_5e_voc12aug.py')
     cls_cfg.model.backbone.init_cfg = None
     classifier = MODELS.build(cls_cfg.model)
@@ -121,6 +121,9 @@ def test_irn_configs_build():
     irnet = MODELS.build(irn_cfg.model)
     assert irnet(torch.rand(1, 3, 64, 80)).shape == (1, 1, 16, 20)
     assert irn_cfg.train_dataloader.batch_size == 32 and irn_cfg.train_cfg.max_epochs == 3
-    refiner = PSEUDO_LABEL_FUSERS.build(irn_cfg.refiner)
+    pseudo_cfg = Config.fromfile(f'{REPO_CONFIGS}/pseudo_r50-cam-irnet_voc12aug.py')
+    pseudo_cfg.boundary_generator.backbone.init_cfg = None
+    assert pseudo_cfg.boundary_generator == irn_cfg.model  # one IRNet architecture
+    refiner = REFINERS.build(pseudo_cfg.refiner)
     assert (refiner.pairs.radius, refiner.beta, refiner.exp_times, refiner.bg_threshold) == (
         5, 10.0, 8, 0.25)

@@ -27,7 +27,7 @@ class _Saliency(nn.Module):
 def _pipeline(label_ids):
     from wsss_mm.apis import PseudoLabelPipeline
     from wsss_mm.cam import GradCAMGenerator
-    from wsss_mm.pseudo import PseudoLabelFuser
+    from wsss_mm.pseudo import SaliencyFusionRefiner
     from wsss_mm.registry import MODELS
     from wsss_mm.saliency import ErasingSaliencyGenerator
     from wsss_mm.utils.setup_env import register_all_modules
@@ -45,8 +45,9 @@ def _pipeline(label_ids):
     saliency = ErasingSaliencyGenerator(_Saliency(), thresholds=(0.7, ))
     prep = MODELS.build(dict(type='ImgDataPreprocessor', mean=MEAN.tolist(), std=STD.tolist(),
                              bgr_to_rgb=True))
-    return PseudoLabelPipeline(classifier, cam, saliency, PseudoLabelFuser(), label_ids,
-                               saliency_preprocessor=prep)
+    pipeline = PseudoLabelPipeline(classifier, cam, SaliencyFusionRefiner(), label_ids,
+                                   cue_network=lambda x: saliency(x)[0], cue_preprocessor=prep)
+    return pipeline, saliency
 
 
 def _sample(rgb, labels):
@@ -66,7 +67,7 @@ def _normalized(rgb):
 def test_attention_and_saliency_see_normalized_rgb():
     """Inputs go through the preprocessors (BGR -> RGB, mean/std): the maps equal the
     generators' output on RGB normalized by hand; ids are the dataset's label values."""
-    pipe = _pipeline(label_ids=(3, 7, 11))
+    pipe, saliency_generator = _pipeline(label_ids=(3, 7, 11))
     rng = np.random.default_rng(0)
     rgb = rng.integers(0, 256, size=(24, 32, 3), dtype=np.uint8)
     data = _sample(rgb, [1, 0, 1])
@@ -77,12 +78,13 @@ def test_attention_and_saliency_see_normalized_rgb():
     # of the two (identically ordered) normalizations
     np.testing.assert_allclose(cams.numpy(), reference.numpy(), rtol=0, atol=2**-11 + 1e-5)
     assert cams.shape == (2, 24, 32) and cams.dtype == torch.float32
-    saliency = pipe.saliency(data)
-    expected = pipe.saliency_generator(_normalized(rgb))[0].clamp(0, 1).numpy() * 255
+    from wsss_mm.io import quantize_saliency
+    saliency = quantize_saliency(pipe.cue(data))
+    expected = saliency_generator(_normalized(rgb))[0].clamp(0, 1).numpy() * 255
     # 8-bit storage: rounding to the nearest level (float32 noise may flip an exact .5)
     assert np.abs(saliency.astype(np.float64) - expected).max() <= 0.5 + 1e-3
     # a swapped channel order would change the maps far beyond these bounds
-    swapped = pipe.saliency_generator(_normalized(rgb[..., ::-1].copy()))[0].numpy() * 255
+    swapped = saliency_generator(_normalized(rgb[..., ::-1].copy()))[0].numpy() * 255
     assert np.abs(saliency.astype(np.float64) - swapped).max() > 5
 
 
@@ -97,12 +99,12 @@ def _algorithm1(att, sal, present, gamma1=0.2, gamma2=0.06):
 
 
 def test_fuse_maps_channels_to_non_contiguous_label_values():
-    pipe = _pipeline(label_ids=(5, 9, 42))
+    pipe, _ = _pipeline(label_ids=(5, 9, 42))
     rng = np.random.default_rng(1)
     cams = rng.random((2, 9, 11)).astype(np.float16).astype(np.float32)
     sal_u8 = rng.integers(0, 256, size=(9, 11), dtype=np.uint8)
     class_ids = np.array([9, 42], np.uint8)
-    labels = pipe.fuse(torch.from_numpy(cams), class_ids, sal_u8)
+    labels = pipe.refine(torch.from_numpy(cams), class_ids, None, sal_u8)
     att = np.zeros((3, 9, 11))
     att[1:] = cams
     channel = _algorithm1(att, sal_u8 / 255.0, [0, 1, 1])
@@ -113,15 +115,16 @@ def test_fuse_maps_channels_to_non_contiguous_label_values():
 
 def test_fuse_rejects_ids_outside_the_dataset():
     from wsss_mm.io import InputError
-    pipe = _pipeline(label_ids=(1, 2))
+    pipe, _ = _pipeline(label_ids=(1, 2))
     with pytest.raises(InputError, match=r'class ids \[7\]'):
-        pipe.fuse(torch.zeros(1, 4, 4), np.array([7], np.uint8), np.zeros((4, 4), np.uint8))
+        pipe.refine(torch.zeros(1, 4, 4), np.array([7], np.uint8), None,
+                    np.zeros((4, 4), np.uint8))
 
 
 def test_cam_input_size_switch():
     """None (default) computes CAMs on the original image; an int resizes the classifier
     input to that long side and the maps back, peak 1 per present class."""
-    pipe = _pipeline(label_ids=(1, 2, 3))
+    pipe, _ = _pipeline(label_ids=(1, 2, 3))
     rng = np.random.default_rng(2)
     rgb = rng.integers(0, 256, size=(24, 32, 3), dtype=np.uint8)
     data = _sample(rgb, [0, 1, 1])

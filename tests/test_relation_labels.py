@@ -1,6 +1,7 @@
 """IRN relation labels from CAMs: hand-made maps, pydensecrf reference, the dataset."""
 import numpy as np
 import pytest
+import torch
 
 from wsss_mm.pseudo.relation_labels import RelationLabelGenerator, irn_label_crf
 
@@ -64,34 +65,53 @@ def test_relation_label_errors():
 
 
 def test_relation_label_dataset_yields_image_and_labels(tmp_path):
+    """Images and metainfo from a registered image-level dataset, CAMs through wsss_mm.io,
+    relation labels stored on first use and read back afterwards."""
     from PIL import Image
 
     from wsss_mm.datasets import RelationLabelDataset
+    from wsss_mm.io import InputError, WorkDirLayout, write_cams
     from wsss_mm.utils.setup_env import register_all_modules
     register_all_modules()
     cams, class_ids, expected = hand_made_cams()
     root = tmp_path / 'VOC2012'
-    (root / 'JPEGImages').mkdir(parents=True)
+    for sub in ('JPEGImages', 'SegmentationClass'):
+        (root / sub).mkdir(parents=True)
     (root / 'split.txt').write_text('img_a\n')
     Image.fromarray(np.full((3, 4, 3), 128, np.uint8)).save(root / 'JPEGImages' / 'img_a.jpg')
-    cam_dir = tmp_path / 'cams'
-    cam_dir.mkdir()
-    np.savez(cam_dir / 'img_a.npz', cams=cams.astype(np.float16), class_ids=class_ids)
+    mask = np.zeros((3, 4), np.uint8)
+    mask[0, 0], mask[1, 1] = class_ids
+    Image.fromarray(mask).save(root / 'SegmentationClass' / 'img_a.png')
+    images = dict(type='VOCImageLevelDataset', data_root=str(root), ann_file='split.txt',
+                  label_source='mask', data_prefix=dict(seg_map_path='SegmentationClass'))
+    seeds = WorkDirLayout(str(tmp_path / 'seeds'))
+    write_cams(seeds.path('cam', 'img_a'), torch.from_numpy(cams), class_ids)
     pipeline = [dict(type='LoadImageFromFile'), dict(type='LoadRelationLabels', crf=False),
                 dict(type='PackSegInputs')]
-    dataset = RelationLabelDataset(data_root=str(root), ann_file='split.txt',
-                                   cam_dir=str(cam_dir), pipeline=pipeline)
+    dataset = RelationLabelDataset(images, seed_dir=seeds.work_dir, pipeline=pipeline)
+    assert dataset.metainfo['label_ids'] == tuple(range(1, 21))
     item = dataset[0]
     assert tuple(item['inputs'].shape) == (3, 3, 4)
     # float16 storage keeps every hand-made value on the same side of the thresholds
     np.testing.assert_array_equal(item['data_samples'].gt_sem_seg.data[0].numpy(), expected)
+    stored = seeds.path('relation', 'img_a')
+    np.testing.assert_array_equal(np.asarray(Image.open(stored)), expected)
+    # a second read uses the stored labels, not the CAMs
+    write_cams(seeds.path('cam', 'img_a'), torch.zeros(1, 3, 4), class_ids[:1])
+    np.testing.assert_array_equal(dataset[0]['data_samples'].gt_sem_seg.data[0].numpy(),
+                                  expected)
 
     (root / 'split.txt').write_text('img_a\nimg_b\n')
+    Image.fromarray(np.full((3, 4, 3), 9, np.uint8)).save(root / 'JPEGImages' / 'img_b.jpg')
+    Image.fromarray(mask).save(root / 'SegmentationClass' / 'img_b.png')
     with pytest.raises(FileNotFoundError, match='img_b.npz'):
-        RelationLabelDataset(data_root=str(root), ann_file='split.txt', cam_dir=str(cam_dir))
-    np.savez(cam_dir / 'img_a.npz', maps=cams)
+        RelationLabelDataset(images, seed_dir=seeds.work_dir)
     (root / 'split.txt').write_text('img_a\n')
-    dataset = RelationLabelDataset(data_root=str(root), ann_file='split.txt',
-                                   cam_dir=str(cam_dir), pipeline=pipeline)
-    with pytest.raises(KeyError, match='img_a.npz lacks'):
+    np.savez(seeds.path('cam', 'img_a'), maps=cams)
+    dataset = RelationLabelDataset(images, seed_dir=seeds.work_dir, pipeline=pipeline,
+                                   cache_relation_labels=False)
+    with pytest.raises(InputError, match='img_a.npz'):
+        dataset[0]
+    write_cams(seeds.path('cam', 'img_a'), torch.from_numpy(cams), np.array([1, 77], np.uint8))
+    with pytest.raises(InputError, match=r'class ids \[77\]'):
         dataset[0]

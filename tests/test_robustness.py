@@ -207,20 +207,20 @@ def test_cfg_option_checks_name_the_key_and_the_closest_known_key():
     register_all_modules()
     cfg = Config.fromfile(CFG)
     bad = {
-        'fusr.gamma1': (0.3, r"unknown key 'fusr\.gamma1'.*closest known key: 'fuser'"),
-        'fuser.gamm1': (0.3, r"PseudoLabelFuser takes no argument 'gamm1' "
-                        r"\(closest known key: 'gamma1'\)"),
+        'refinr.gamma1': (0.3, r"unknown key 'refinr\.gamma1'.*closest known key: 'refiner'"),
+        'refiner.gamm1': (0.3, r"SaliencyFusionRefiner takes no argument 'gamm1' "
+                          r"\(closest known key: 'gamma1'\)"),
         'pseudo_dataset.label_sorce': ('mask', r"takes no argument 'label_sorce'.*"
                                        r"closest known key: 'label_source'"),
         'saliency_generator.thresholds': (0.7, r'saliency_generator\.thresholds=0\.7: '
                                           r'expected list/tuple .*got float'),
-        'fuser.gamma1': ('high', r"fuser\.gamma1='high': expected float"),
+        'refiner.gamma1': ('high', r"refiner\.gamma1='high': expected float"),
         'pseudo_dataset': ('x', r"pseudo_dataset='x': expected dict"),
     }
     for key, (value, message) in bad.items():
         with pytest.raises(ValueError, match=message):
             check_cfg_options(cfg, {key: value}, PSEUDO_KEYS)
-    good = {'fuser.gamma1': 1, 'fuser.gamma2': 0.1, 'pseudo_dataset.data_root': '/x',
+    good = {'refiner.gamma1': 1, 'refiner.gamma2': 0.1, 'pseudo_dataset.data_root': '/x',
             'saliency_generator.thresholds': [0.6, 0.7, 0.8], 'pseudo_on_error': 'skip',
             'model.backbone.init_cfg': None, 'saliency_generator.detector._delete_': True,
             'saliency_generator.detector.type': 'U2Net',
@@ -245,7 +245,7 @@ def test_cfg_option_checks_name_the_key_and_the_closest_known_key():
 
 @pytest.mark.parametrize('config, tool, options', [
     ('xu2019/pseudo_vgg16-gradcam_dhsnet-erasing_voc12aug.py', 'gen_pseudo',
-     'fuser.gamma1=0.25 saliency_generator.thresholds=(0.6,0.8) '
+     'refiner.gamma1=0.25 saliency_generator.thresholds=(0.6,0.8) '
      'cam_generator.type=GradCAMPlusPlusGenerator cam_generator.flip=True '
      'saliency_generator.detector._delete_=True saliency_generator.detector.type=U2Net '
      'saliency_generator.detector.variant=u2netp saliency_generator.detector.init_cfg.type='
@@ -278,12 +278,12 @@ def test_documented_cfg_options_pass_the_check(config, tool, options):
 
 def test_tools_refuse_cfg_option_typos(small_voc, classifier_ckpt, tmp_path):
     typo, wrong_type, train = run_failing(
-        _args(small_voc, classifier_ckpt, tmp_path / 'gp1', 'fusr.gamma1=0.3'),
+        _args(small_voc, classifier_ckpt, tmp_path / 'gp1', 'refinr.gamma1=0.3'),
         _args(small_voc, classifier_ckpt, tmp_path / 'gp2', 'saliency_generator.thresholds=0.7'),
         ['tools/train.py', CLS_CFG, '--work-dir', str(tmp_path / 'tr'), '--cfg-options',
          'trian_cfg.max_iters=2'])
-    assert "gen_pseudo: --cfg-options: unknown key 'fusr.gamma1'" in typo
-    assert "closest known key: 'fuser'" in typo and 'Traceback' not in typo
+    assert "gen_pseudo: --cfg-options: unknown key 'refinr.gamma1'" in typo
+    assert "closest known key: 'refiner'" in typo and 'Traceback' not in typo
     assert 'saliency_generator.thresholds=0.7: expected list/tuple' in wrong_type
     assert not osp.exists(tmp_path / 'gp2' / 'pseudo_labels')
     assert "train.py: --cfg-options: unknown key 'trian_cfg.max_iters'" in train

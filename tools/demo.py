@@ -37,12 +37,11 @@ sys.path.insert(0, REPO)
 
 from mmengine.config import Config  # noqa: E402
 
-from wsss_mm.apis import fuse_stored  # noqa: E402
 from wsss_mm.datasets import read_split  # noqa: E402
 from wsss_mm.datasets.synthetic import make_synthetic_sod, make_synthetic_voc  # noqa: E402
 from wsss_mm.evaluation import evaluate_pseudo_labels, format_table  # noqa: E402
 from wsss_mm.io import WorkDirLayout, read_saliency, write_label_map  # noqa: E402
-from wsss_mm.pseudo import PseudoLabelFuser  # noqa: E402
+from wsss_mm.pseudo import SaliencyFusionRefiner  # noqa: E402
 from wsss_mm.registry import DATASETS  # noqa: E402
 from wsss_mm.utils.io import atomic_write_bytes  # noqa: E402
 from wsss_mm.utils.setup_env import register_all_modules  # noqa: E402
@@ -118,15 +117,14 @@ def saliency_only_miou(pseudo_config: str, root: str, split: str, pseudo_dir: st
     meta = dataset.metainfo
     label_ids = np.asarray(meta['label_ids'], dtype=np.uint8)
     source, target = WorkDirLayout(pseudo_dir), WorkDirLayout(out_dir)
-    fuser = PseudoLabelFuser()
+    fuser = SaliencyFusionRefiner()
     items = []
     for index in range(len(dataset)):
         info = dataset.get_data_info(index)
         sal = read_saliency(source.path('saliency', info['img_id']))
         class_ids = label_ids[np.flatnonzero(info['gt_label'])]
-        pred = fuse_stored(fuser, torch.zeros(len(class_ids), *sal.shape), class_ids, sal,
-                           meta['label_ids'])
-        write_label_map(target.path('fuse', info['img_id']), pred, meta['palette'])
+        pred = fuser.refine(torch.zeros(len(class_ids), *sal.shape), class_ids, None, sal)
+        write_label_map(target.path('pseudo', info['img_id']), pred, meta['palette'])
         items.append((info['img_id'], info['seg_map_path']))
     return evaluate_pseudo_labels(target, items, meta['seg_classes'])
 

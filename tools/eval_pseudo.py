@@ -70,7 +70,7 @@ def main() -> None:
     protocol: Dict[str, object] = dict(split=dataset.ann_file, num_images=len(items),
                                        gt_dir=dataset.data_prefix['seg_map_path'])
     results: Dict[str, object] = dict(protocol=protocol)
-    if layout.has('fuse'):
+    if layout.has('pseudo'):
         results['pseudo_labels'] = evaluate_pseudo_labels(layout, items, class_names)
     if layout.has('cam'):
         results['cams'] = evaluate_cams(layout, items, class_names)

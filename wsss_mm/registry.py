@@ -5,8 +5,8 @@ The OpenMMLab registries are children of MMSegmentation's, so a config whose
 mmengine components (``IoUMetric``, ``SegDataPreProcessor``, ``ResNetV1c`` ...)
 by their plain type name. The pipeline-stage registries have no OpenMMLab
 counterpart: they hold the pieces that turn image-level labels into pseudo
-labels, so a config swaps a CAM method, a saliency generator, a fuser or a
-post-processor by ``type=``.
+labels, so a config swaps a CAM method, a saliency generator, a fusion rule, a
+pseudo-label refiner or a post-processor by ``type=``.
 """
 from mmengine.registry import Registry
 from mmseg.registry import DATA_SAMPLERS as MMSEG_DATA_SAMPLERS
@@ -58,4 +58,6 @@ CAM_GENERATORS = Registry('cam generator', scope=SCOPE, locations=['wsss_mm.cam'
 SALIENCY_GENERATORS = Registry(
     'saliency generator', scope=SCOPE, locations=['wsss_mm.saliency'])
 PSEUDO_LABEL_FUSERS = Registry('pseudo label fuser', scope=SCOPE, locations=['wsss_mm.pseudo'])
+# the last pseudo-label stage: seeds (+ a cue) -> label map; a config's ``refiner``
+REFINERS = Registry('pseudo label refiner', scope=SCOPE, locations=['wsss_mm.pseudo'])
 POSTPROCESSORS = Registry('postprocessor', scope=SCOPE, locations=['wsss_mm.postprocess'])

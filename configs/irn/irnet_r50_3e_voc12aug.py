@@ -4,35 +4,12 @@
 # the seed CAMs of configs/irn/cls_r50-gap-os16_5e_voc12aug.py (confident foreground > 0.30,
 # confident background < 0.05, each refined by IRN's dense CRF). Train on train_aug: random
 # rescale 0.5-1.5, h-flip, random crop 512; batch 32, 3 epochs, lr 0.1, weight decay 1e-4,
-# poly decay. Point train_dataloader.dataset.cam_dir at the stored seed CAMs.
-_base_ = ['../_base_/default_runtime.py', '../_base_/pseudo/irn_random_walk.py']
+# poly decay. Point train_dataloader.dataset.seed_dir at the gen_pseudo work dir of the seeds
+# (tools/gen_pseudo.py configs/irn/pseudo_r50-cam-irnet_voc12aug.py --stages cam).
+_base_ = ['../_base_/default_runtime.py', '../_base_/models/irnet_r50.py']
 crop_size = (512, 512)
-data_preprocessor = dict(
-    type='SegDataPreProcessor',
-    size=crop_size,
-    mean=[123.675, 116.28, 103.53],
-    std=[58.395, 57.12, 57.375],
-    bgr_to_rgb=True,
-    pad_val=0,
-    seg_pad_val=255)
-model = dict(
-    type='IRNet',
-    data_preprocessor=data_preprocessor,
-    backbone=dict(
-        type='ResNet',
-        depth=50,
-        strides=(1, 2, 2, 1),
-        out_indices=(0, 1, 2, 3),
-        norm_eval=True,
-        init_cfg=dict(type='Pretrained', checkpoint='torchvision://resnet50')),
-    boundary_head=dict(
-        type='ClassBoundaryHead',
-        in_channels=(64, 256, 512, 1024, 2048),
-        scale_factors=(1, 1, 2, 4, 4),
-        channels=32,
-        num_groups=4),
-    loss=dict(type='AffinityLoss', radius=10),
-    stride=4)
+# the architecture is the cue network of the IRN pseudo-label config
+model = {{_base_.boundary_generator}}
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadRelationLabels', fg_threshold=0.30, bg_threshold=0.05, crf=True),
@@ -50,9 +27,11 @@ train_dataloader = dict(
     sampler=dict(type='DefaultSampler', shuffle=True),
     dataset=dict(
         type='RelationLabelDataset',
-        data_root='data/VOCdevkit/VOC2012',
-        ann_file='ImageSets/SegmentationAug/train_aug.txt',
-        cam_dir='work_dirs/irn/cams',
+        dataset=dict(
+            type='VOCImageLevelDataset',
+            data_root='data/VOCdevkit/VOC2012',
+            ann_file='ImageSets/SegmentationAug/train_aug.txt'),
+        seed_dir='work_dirs/irn_pseudo',
         pipeline=train_pipeline))
 # IRN's PolyOptimizer: plain SGD (see the classifier config), the boundary branch at lr 0.1
 optim_wrapper = dict(

@@ -1,4 +1,4 @@
-"""High-level APIs: the pseudo-label pipeline of stages 1–3."""
-from .pseudo_label_pipeline import DEFAULT_SALIENCY_PREPROCESSOR, PseudoLabelPipeline, fuse_stored
+"""High-level APIs: the pseudo-label pipeline (seeds -> [cue] -> refiner) of one image."""
+from .pseudo_label_pipeline import CUE_NETWORKS, DEFAULT_SALIENCY_PREPROCESSOR, PseudoLabelPipeline
 
-__all__ = ['DEFAULT_SALIENCY_PREPROCESSOR', 'PseudoLabelPipeline', 'fuse_stored']
+__all__ = ['CUE_NETWORKS', 'DEFAULT_SALIENCY_PREPROCESSOR', 'PseudoLabelPipeline']

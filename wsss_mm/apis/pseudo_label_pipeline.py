@@ -1,14 +1,16 @@
-"""Stages 1–3 of Xu et al. for one image: Grad-CAM → erasing saliency → Algorithm 1.
+"""The pseudo-label stages of one image: seeds (CAMs) -> [cue] -> refiner.
 
 The pipeline holds the built components and works on the data samples of a
 registered dataset (``dict(inputs=[3, H, W] uint8 BGR, data_samples=SegDataSample
 with gt_label)``, as :class:`~wsss_mm.datasets.PackMultiLabelInputs` packs them);
 :mod:`tools.gen_pseudo` drives it over a split and :mod:`wsss_mm.io` stores the
-results. Both networks see their inputs through their own data preprocessors,
-as at training time. Class ids are the dataset's label values
+results. The refiner (:class:`~wsss_mm.pseudo.BaseRefiner`) names the cue it reads
+(``refiner.cue``); its generator comes from the config key ``<cue>_generator``
+(:data:`CUE_NETWORKS`). Every network sees its inputs through its own data
+preprocessor, as at training time. Class ids are the dataset's label values
 (``metainfo['label_ids']``).
 """
-from typing import Optional, Sequence, Tuple
+from typing import Callable, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -18,10 +20,10 @@ from mmengine.runner import load_checkpoint
 from torch import nn
 
 from wsss_mm.cam import normalize_maps
-from wsss_mm.io import InputError, quantize_cams, quantize_saliency
-from wsss_mm.registry import CAM_GENERATORS, MODELS, PSEUDO_LABEL_FUSERS, SALIENCY_GENERATORS
+from wsss_mm.io import InputError, quantize_cams
+from wsss_mm.registry import CAM_GENERATORS, MODELS, REFINERS, SALIENCY_GENERATORS
 
-__all__ = ['PseudoLabelPipeline', 'fuse_stored', 'DEFAULT_SALIENCY_PREPROCESSOR']
+__all__ = ['PseudoLabelPipeline', 'DEFAULT_SALIENCY_PREPROCESSOR', 'CUE_NETWORKS']
 
 #: Input normalization of the saliency detectors (ImageNet RGB statistics on 0..255).
 DEFAULT_SALIENCY_PREPROCESSOR = dict(type='ImgDataPreprocessor',
@@ -30,55 +32,35 @@ DEFAULT_SALIENCY_PREPROCESSOR = dict(type='ImgDataPreprocessor',
                                      bgr_to_rgb=True)
 
 
-def fuse_stored(fuser, cams: torch.Tensor, class_ids: np.ndarray, saliency_u8: np.ndarray,
-                label_ids: Sequence[int]) -> np.ndarray:
-    """Algorithm 1 on stored CAMs and saliency.
+def _saliency_network(cfg: Config) -> Tuple[nn.Module, nn.Module, Callable, nn.Module]:
+    """Erasing saliency: (generator, preprocessor, [1, 3, H, W] -> [H, W], checkpoint target)."""
+    generator = SALIENCY_GENERATORS.build(cfg.saliency_generator)
+    preprocessor = MODELS.build(cfg.get('saliency_preprocessor', DEFAULT_SALIENCY_PREPROCESSOR))
+    return generator, preprocessor, lambda x: generator(x)[0], generator.detector
 
-    Args:
-        fuser: E.g. :class:`~wsss_mm.pseudo.PseudoLabelFuser`; its labels are 0 for
-            background and ``1 + c`` for attention channel ``c``.
-        cams: [K, H, W] maps of the image's classes.
-        class_ids: [K] their label values.
-        saliency_u8: [H, W] stored 8-bit saliency.
-        label_ids: The dataset's label value of each class (``metainfo['label_ids']``).
 
-    Returns:
-        [H, W] uint8 label values (0 background, ``label_ids``, the fuser's ignore value).
-    """
-    if cams.shape[1:] != saliency_u8.shape:
-        raise InputError(f'CAM size {tuple(cams.shape[1:])} != saliency size '
-                         f'{saliency_u8.shape}')
-    channel = {int(v): c for c, v in enumerate(label_ids)}
-    unknown = [int(v) for v in class_ids if int(v) not in channel]
-    if unknown:
-        raise InputError(f'class ids {unknown} are not label values of the dataset')
-    h, w = saliency_u8.shape
-    index = torch.as_tensor([channel[int(v)] for v in class_ids], dtype=torch.int64)
-    attention = torch.zeros(len(label_ids), h, w)
-    attention[index] = cams.float()
-    labels = torch.zeros(len(label_ids))
-    labels[index] = 1
-    saliency = torch.from_numpy(saliency_u8).float() / 255
-    fused = fuser(attention, saliency, labels)
-    # fuser value 0 / 1 + c -> background / the dataset's value of class c
-    values = torch.as_tensor([0, *label_ids], dtype=torch.int64)
-    in_range = fused <= len(label_ids)
-    mapped = torch.where(in_range, values[fused.clamp(max=len(label_ids))], fused)
-    return mapped.to(torch.uint8).numpy()
+def _boundary_network(cfg: Config) -> Tuple[nn.Module, nn.Module, Callable, nn.Module]:
+    """IRNet's class boundaries (h-flip averaged), [1, 3, H, W] -> [ceil(H/4), ceil(W/4)]."""
+    irnet = MODELS.build(cfg.boundary_generator)
+    return irnet, irnet.data_preprocessor, lambda x: irnet.predict_boundary(x)[0], irnet
+
+
+#: cue name -> builder of its network from the config key ``<cue>_generator``
+CUE_NETWORKS = {'saliency': _saliency_network, 'boundary': _boundary_network}
 
 
 class PseudoLabelPipeline:
-    """Attention (stage 1), saliency (stage 2) and fusion (stage 3) of one image.
+    """Seeds (CAMs of the classifier), the refiner's cue and the refinement of one image.
 
     Args:
         classifier: Multi-label classifier; ``classifier(x)`` gives class scores
             and its ``data_preprocessor`` prepares its inputs.
         cam_generator: A :class:`~wsss_mm.cam.BaseCAMGenerator` over ``classifier``.
-        saliency_generator: E.g. :class:`~wsss_mm.saliency.ErasingSaliencyGenerator`.
-        fuser: E.g. :class:`~wsss_mm.pseudo.PseudoLabelFuser`.
+        refiner: A :class:`~wsss_mm.pseudo.BaseRefiner`.
         label_ids: The dataset's label value of each classifier output.
-        saliency_preprocessor: Data preprocessor of the saliency detector
-            (default: built from :data:`DEFAULT_SALIENCY_PREPROCESSOR`).
+        cue_network: ``[1, 3, H, W]`` network input -> ``[h, w]`` cue map in [0, 1]
+            (with ``refiner.cue``; e.g. erasing saliency, IRNet boundaries).
+        cue_preprocessor: Data preprocessor of the cue network's inputs.
         cam_input_size: Long side (pixels) the classifier's input is resized to for
             the CAMs, which are then resized back bilinearly and renormalized; None
             (default) computes them on the original image.
@@ -88,21 +70,23 @@ class PseudoLabelPipeline:
     def __init__(self,
                  classifier: nn.Module,
                  cam_generator,
-                 saliency_generator: nn.Module,
-                 fuser,
+                 refiner,
                  label_ids: Sequence[int],
-                 saliency_preprocessor: Optional[nn.Module] = None,
+                 cue_network: Optional[Callable] = None,
+                 cue_preprocessor: Optional[nn.Module] = None,
                  cam_input_size: Optional[int] = None,
                  device: str = 'cpu') -> None:
         self.device = torch.device(device)
         self.classifier = classifier.to(self.device).eval()
         self.cam_generator = cam_generator
-        self.saliency_generator = saliency_generator.to(self.device).eval()
-        self.fuser = fuser
+        self.refiner = refiner
         self.label_ids = tuple(int(v) for v in label_ids)
-        if saliency_preprocessor is None:
-            saliency_preprocessor = MODELS.build(DEFAULT_SALIENCY_PREPROCESSOR)
-        self.saliency_preprocessor = saliency_preprocessor.to(self.device)
+        if refiner.cue is not None and (cue_network is None or cue_preprocessor is None):
+            raise ValueError(f'{type(refiner).__name__} reads the {refiner.cue!r} cue: give '
+                             f'its cue_network and cue_preprocessor')
+        self.cue_network = cue_network
+        self.cue_preprocessor = (None if cue_preprocessor is None else
+                                 cue_preprocessor.to(self.device))
         if cam_input_size is not None and cam_input_size < 1:
             raise ValueError(f'cam_input_size must be a positive size or None, got '
                              f'{cam_input_size}')
@@ -110,10 +94,14 @@ class PseudoLabelPipeline:
 
     @classmethod
     def from_config(cls, cfg: Config, classifier_checkpoint: Optional[str],
-                    label_ids: Sequence[int], device: str = 'cpu') -> 'PseudoLabelPipeline':
+                    label_ids: Sequence[int], cue_checkpoint: Optional[str] = None,
+                    device: str = 'cpu') -> 'PseudoLabelPipeline':
         """Build from a config with ``model`` (the classifier), ``cam_generator``,
-        ``saliency_generator``, ``fuser`` and optionally ``saliency_preprocessor`` and
-        ``cam_input_size``."""
+        ``refiner``, the generator of the refiner's cue (``<cue>_generator``, e.g.
+        ``saliency_generator`` with an optional ``saliency_preprocessor``, or
+        ``boundary_generator``: an IRNet) and optionally ``cam_input_size``.
+        ``cue_checkpoint`` is loaded strictly into the cue's network (the saliency
+        detector, IRNet); without it the network's ``init_cfg`` initializes it."""
         classifier = MODELS.build(cfg.model)
         if classifier_checkpoint:
             load_checkpoint(classifier, classifier_checkpoint, map_location='cpu', strict=True)
@@ -122,13 +110,25 @@ class PseudoLabelPipeline:
         classifier.to(device)
         cam_generator = CAM_GENERATORS.build(cfg.cam_generator,
                                              default_args=dict(model=classifier))
-        saliency_generator = SALIENCY_GENERATORS.build(cfg.saliency_generator)
-        fuser = PSEUDO_LABEL_FUSERS.build(cfg.fuser)
-        preprocessor = MODELS.build(cfg.get('saliency_preprocessor',
-                                            DEFAULT_SALIENCY_PREPROCESSOR))
-        return cls(classifier, cam_generator, saliency_generator, fuser, label_ids,
-                   saliency_preprocessor=preprocessor,
-                   cam_input_size=cfg.get('cam_input_size'), device=device)
+        refiner = REFINERS.build(cfg.refiner)
+        cue_network = preprocessor = None
+        if refiner.cue is not None:
+            key = f'{refiner.cue}_generator'
+            if key not in cfg:
+                raise KeyError(f'{type(refiner).__name__} reads the {refiner.cue!r} cue but '
+                               f'the config has no {key!r}')
+            module, preprocessor, cue_network, target = CUE_NETWORKS[refiner.cue](cfg)
+            if cue_checkpoint:
+                load_checkpoint(target, cue_checkpoint, map_location='cpu', strict=True)
+            elif refiner.cue != 'saliency':  # the saliency generator initializes its detector
+                target.init_weights()
+            module.to(device).eval()
+        elif cue_checkpoint:
+            raise ValueError(f'a cue checkpoint was given but {type(refiner).__name__} reads '
+                             f'no cue')
+        return cls(classifier, cam_generator, refiner, label_ids, cue_network=cue_network,
+                   cue_preprocessor=preprocessor, cam_input_size=cfg.get('cam_input_size'),
+                   device=device)
 
     @staticmethod
     def _prepare(preprocessor: nn.Module, data: dict) -> torch.Tensor:
@@ -137,7 +137,7 @@ class PseudoLabelPipeline:
         return preprocessor(batch, training=False)['inputs']
 
     def attention(self, data: dict) -> Tuple[torch.Tensor, np.ndarray]:
-        """Grad-CAM maps of the image's classes.
+        """Seed CAMs of the image's classes.
 
         Returns:
             ``([K, H, W] float32 maps at stored precision, [K] uint8 label values)``.
@@ -165,12 +165,16 @@ class PseudoLabelPipeline:
                                             align_corners=False))
 
     @torch.no_grad()
-    def saliency(self, data: dict) -> np.ndarray:
-        """Erasing saliency S = max(S0..SK) as stored 8-bit values [H, W]."""
-        image = self._prepare(self.saliency_preprocessor, data)
-        return quantize_saliency(self.saliency_generator(image)[0])
+    def cue(self, data: dict) -> torch.Tensor:
+        """The refiner's cue map ``[h, w]`` in [0, 1], on the CPU (:func:`wsss_mm.io.write_cue`)."""
+        if self.cue_network is None:
+            raise ValueError(f'{type(self.refiner).__name__} reads no cue')
+        return self.cue_network(self._prepare(self.cue_preprocessor, data)).cpu()
 
-    def fuse(self, cams: torch.Tensor, class_ids: np.ndarray,
-             saliency_u8: np.ndarray) -> np.ndarray:
-        """Algorithm 1 on stored CAMs and saliency: [H, W] uint8 label values."""
-        return fuse_stored(self.fuser, cams, class_ids, saliency_u8, self.label_ids)
+    def refine(self, cams: torch.Tensor, class_ids: np.ndarray, image: np.ndarray,
+               cue: Optional[np.ndarray]) -> np.ndarray:
+        """The refiner on stored seeds and cue: ``[H, W]`` uint8 label values."""
+        unknown = sorted(set(int(v) for v in class_ids) - set(self.label_ids))
+        if unknown:
+            raise InputError(f'class ids {unknown} are not label values of the dataset')
+        return self.refiner.refine(cams, class_ids, image, cue)

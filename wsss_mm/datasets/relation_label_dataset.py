@@ -1,12 +1,19 @@
-"""Images + IRN relation labels computed from stored seed CAMs, to train IRNet."""
-import os.path as osp
-from typing import Dict, List, Optional, Sequence
+"""Images + IRN relation labels of their stored seed CAMs, to train IRNet.
 
-import numpy as np
+The images, class names and label values come from a registered image-level dataset
+(``dataset``, e.g. :class:`~wsss_mm.datasets.VOCImageLevelDataset`); the seeds are
+the CAM files of a ``tools/gen_pseudo.py`` work dir (read through :mod:`wsss_mm.io`).
+:class:`LoadRelationLabels` computes each image's relation labels once and stores
+them in the work dir (``relation_labels/<id>.png``), so later epochs read them.
+"""
+import os.path as osp
+from typing import List, Sequence, Union
+
 from mmcv.transforms import BaseTransform
 from mmengine.dataset import BaseDataset
 
-from wsss_mm.datasets.voc import VOC_CLASSES, VOC_PALETTE, VOC_SEG_CLASSES, read_split
+from wsss_mm.io import (InputError, WorkDirLayout, read_cams, read_label_map,
+                        write_relation_labels)
 from wsss_mm.pseudo.relation_labels import RelationLabelGenerator, irn_label_crf
 from wsss_mm.registry import DATASETS, TRANSFORMS
 
@@ -15,48 +22,43 @@ __all__ = ['RelationLabelDataset', 'LoadRelationLabels']
 
 @DATASETS.register_module()
 class RelationLabelDataset(BaseDataset):
-    """Split images with the path of their seed-CAM file ``<cam_dir>/<img_id>.npz``.
-
-    The CAM files hold ``cams`` (``[K, H, W]`` in [0, 1]) and ``class_ids``
-    (``[K]`` VOC ids), as ``tools/gen_pseudo.py`` writes them; the pipeline's
-    :class:`LoadRelationLabels` turns them into the label map.
+    """The images of an image-level dataset with their seed-CAM and relation-label files.
 
     Args:
-        data_root: Root of ``VOCdevkit/VOC2012``.
-        ann_file: Split file relative to ``data_root``.
-        cam_dir: Folder of the CAM files.
-        data_prefix: ``img_path`` folder under ``data_root``.
-        pipeline: mmcv transforms.
+        dataset: The image-level dataset (or its config); its ``metainfo`` (classes,
+            label values, palette) becomes this dataset's.
+        seed_dir: The gen_pseudo work dir whose ``cams/<id>.npz`` are the seeds.
+        cache_relation_labels: Store each image's relation labels under
+            ``seed_dir/relation_labels/`` on first use and read them afterwards.
+        pipeline: mmcv transforms (with :class:`LoadRelationLabels`).
     """
-    METAINFO = dict(classes=VOC_CLASSES, seg_classes=VOC_SEG_CLASSES,
-                    palette=[VOC_PALETTE[i * 3:i * 3 + 3] for i in range(21)])
 
     def __init__(self,
-                 data_root: str,
-                 ann_file: str,
-                 cam_dir: str,
-                 data_prefix: Optional[Dict[str, str]] = None,
+                 dataset: Union[dict, BaseDataset],
+                 seed_dir: str,
+                 cache_relation_labels: bool = True,
                  pipeline: Sequence = (),
-                 img_suffix: str = '.jpg',
                  **kwargs) -> None:
-        self.cam_dir = cam_dir
-        self.img_suffix = img_suffix
-        prefix = dict(img_path='JPEGImages')
-        prefix.update(data_prefix or {})
-        super().__init__(data_root=data_root, ann_file=ann_file, data_prefix=prefix,
-                         pipeline=list(pipeline), **kwargs)
+        self.images = DATASETS.build(dataset) if isinstance(dataset, dict) else dataset
+        self.layout = WorkDirLayout(seed_dir)
+        self.cache_relation_labels = cache_relation_labels
+        super().__init__(metainfo=dict(self.images.metainfo), pipeline=list(pipeline),
+                         serialize_data=False, **kwargs)
 
     def load_data_list(self) -> List[dict]:
-        """One entry per split id; a missing CAM file is an error naming it."""
+        """One entry per image; a missing CAM file is an error naming it."""
+        label_ids = tuple(self.metainfo['label_ids'])
         data_list = []
-        for img_id in read_split(self.ann_file):
-            cam_path = osp.join(self.cam_dir, img_id + '.npz')
+        for index in range(len(self.images)):
+            info = self.images.get_data_info(index)
+            img_id = info['img_id']
+            cam_path = self.layout.path('cam', img_id)
             if not osp.isfile(cam_path):
-                raise FileNotFoundError(f'no seed CAM file {cam_path} for image {img_id} of '
-                                        f'{self.ann_file}')
-            data_list.append(dict(
-                img_id=img_id, cam_path=cam_path, seg_fields=[],
-                img_path=osp.join(self.data_prefix['img_path'], img_id + self.img_suffix)))
+                raise FileNotFoundError(f'no seed CAM file {cam_path} for image {img_id} '
+                                        f'(run tools/gen_pseudo.py --stages cam first)')
+            relation = self.layout.path('relation', img_id) if self.cache_relation_labels else None
+            data_list.append(dict(img_id=img_id, img_path=info['img_path'], cam_path=cam_path,
+                                  relation_path=relation, label_ids=label_ids, seg_fields=[]))
         return data_list
 
 
@@ -64,7 +66,9 @@ class RelationLabelDataset(BaseDataset):
 class LoadRelationLabels(BaseTransform):
     """Adds ``gt_seg_map``: the relation labels of ``cam_path``'s CAMs on the loaded image.
 
-    Place it after ``LoadImageFromFile`` and before any geometric transform.
+    Reads ``relation_path`` where it exists, else computes the labels (and stores
+    them there when the path is set). Place it after ``LoadImageFromFile`` and before
+    any geometric transform.
 
     Args:
         fg_threshold: Confident-foreground CAM threshold (IRN: 0.30).
@@ -81,17 +85,28 @@ class LoadRelationLabels(BaseTransform):
             crf=irn_label_crf() if crf else None, gt_prob=gt_prob, ignore_index=ignore_index)
 
     def transform(self, results: dict) -> dict:
-        path = results['cam_path']
-        with np.load(path) as data:
-            missing = {'cams', 'class_ids'} - set(data.files)
-            if missing:
-                raise KeyError(f'{path} lacks {sorted(missing)} (has {data.files})')
-            cams, class_ids = data['cams'].astype(np.float32), data['class_ids']
-        rgb = np.ascontiguousarray(results['img'][..., ::-1])  # LoadImageFromFile gives BGR
-        if cams.shape[1:] != rgb.shape[:2]:
-            raise ValueError(f'{path}: CAMs of size {cams.shape[1:]} for an image of size '
-                             f'{rgb.shape[:2]} ({results["img_path"]})')
-        results['gt_seg_map'] = self.generator(cams, class_ids, rgb)
+        relation_path = results.get('relation_path')
+        size = results['img'].shape[:2]
+        if relation_path and osp.isfile(relation_path):
+            labels = read_label_map(relation_path)
+            if labels.shape != size:
+                raise InputError(f'{relation_path}: relation labels of size {labels.shape} for '
+                                 f'an image of size {size} ({results["img_path"]})')
+        else:
+            path = results['cam_path']
+            cams, class_ids = read_cams(path)
+            unknown = sorted(set(int(v) for v in class_ids) - set(results['label_ids']))
+            if unknown:
+                raise InputError(f'{path}: class ids {unknown} are not label values of the '
+                                 f'dataset')
+            if tuple(cams.shape[1:]) != size:
+                raise InputError(f'{path}: CAMs of size {tuple(cams.shape[1:])} for an image '
+                                 f'of size {size} ({results["img_path"]})')
+            rgb = results['img'][..., ::-1]  # LoadImageFromFile gives BGR
+            labels = self.generator(cams.numpy(), class_ids, rgb)
+            if relation_path:
+                write_relation_labels(relation_path, labels)
+        results['gt_seg_map'] = labels
         results['seg_fields'].append('gt_seg_map')
         return results
 

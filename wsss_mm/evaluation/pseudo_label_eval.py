@@ -38,7 +38,7 @@ def evaluate_pseudo_labels(layout: WorkDirLayout, items: Items,
     k = len(class_names)
     conf = torch.zeros(k, k + 1, dtype=torch.int64)
     for img_id, gt_path in items:
-        pred_path = layout.path('fuse', img_id)
+        pred_path = layout.path('pseudo', img_id)
         pred, gt = _label_tensor(pred_path, k), _label_tensor(gt_path, k)
         check_same_size(pred, pred_path, gt, gt_path)
         conf += confusion_matrix(pred, gt, k)

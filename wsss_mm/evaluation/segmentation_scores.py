@@ -33,7 +33,8 @@ def confusion_matrix(pred: torch.Tensor, gt: torch.Tensor, num_classes: int,
 
 def scores_from_confusion(conf: torch.Tensor,
                           class_names: Sequence[str]) -> Dict[str, object]:
-    """mIoU, per-class IoU / precision / recall (percent) from :func:`confusion_matrix`."""
+    """mIoU, per-class IoU / precision / recall, and foreground (any class vs background 0)
+    precision / recall (percent) from :func:`confusion_matrix`."""
     conf = conf.double()
     k = conf.shape[0]
     tp = conf[:, :k].diagonal()
@@ -44,11 +45,16 @@ def scores_from_confusion(conf: torch.Tensor,
     iou = torch.where(union > 0, tp / union, nan) * 100
     precision = torch.where(area_pred > 0, tp / area_pred, nan) * 100
     recall = torch.where(area_gt > 0, tp / area_gt, nan) * 100
+    # foreground = every label value but 0 (background), whatever its class
+    fg_hit = conf[1:, 1:k].sum()
+    fg_pred, fg_gt = conf[:, 1:k].sum(), conf[1:].sum()
     return dict(
         mIoU=float(iou.nanmean()),
         mPrecision=float(precision.nanmean()),
         mRecall=float(recall.nanmean()),
         aAcc=float(tp.sum() / area_gt.sum() * 100),
+        fgPrecision=float(fg_hit / fg_pred * 100) if fg_pred > 0 else float('nan'),
+        fgRecall=float(fg_hit / fg_gt * 100) if fg_gt > 0 else float('nan'),
         per_class={
             name: dict(IoU=float(iou[i]), precision=float(precision[i]),
                        recall=float(recall[i]))

@@ -2,10 +2,12 @@
 
 A work dir of ``tools/gen_pseudo.py`` holds, per image id::
 
-  cams/<id>.npz           float16 maps [K, H, W] of the image's K classes + their ids
-  saliency/<id>.png       8-bit erasing saliency S = max(S0, S1, S2), [H, W]
-  pseudo_labels/<id>.png  palette PNG of label values (the dataset's ids; 255 = ignore)
-  vis/<id>.png            overlays: image | CAM per class | saliency | pseudo label | GT
+  cams/<id>.npz             float16 maps [K, H, W] of the image's K classes + their ids
+  saliency/<id>.png         cue: 8-bit erasing saliency S = max(S0, S1, S2), [H, W]
+  boundary/<id>.npz         cue: float16 class-boundary map [h, w] of IRNet (stride 4)
+  relation_labels/<id>.png  IRN relation labels of the seeds (class ids, 0, 255 ignored)
+  pseudo_labels/<id>.png    palette PNG of label values (the dataset's ids; 255 = ignore)
+  vis/<id>.png              overlays: image | CAM per class | cue | pseudo label | GT
 
 Class ids are stored in the dataset's own id space (the values of its masks,
 ``metainfo['label_ids']``), so files are read without knowing the dataset.
@@ -28,6 +30,7 @@ from wsss_mm.visualization.overlay import make_panel
 __all__ = [
     'InputError', 'WorkDirLayout', 'read_rgb', 'read_label_map', 'quantize_cams',
     'quantize_saliency', 'write_cams', 'read_cams', 'write_saliency', 'read_saliency',
+    'write_boundary', 'read_boundary', 'write_relation_labels', 'write_cue', 'read_cue', 'CUES',
     'write_label_map', 'write_overlay', 'flat_palette', 'read_optional_label_map'
 ]
 
@@ -47,7 +50,9 @@ class WorkDirLayout:
     STAGES: Dict[str, Tuple[str, str]] = {
         'cam': ('cams', '.npz'),
         'saliency': ('saliency', '.png'),
-        'fuse': ('pseudo_labels', '.png'),
+        'boundary': ('boundary', '.npz'),
+        'relation': ('relation_labels', '.png'),
+        'pseudo': ('pseudo_labels', '.png'),
         'vis': ('vis', '.png'),
     }
 
@@ -55,7 +60,7 @@ class WorkDirLayout:
         self.work_dir = work_dir
 
     def folder(self, stage: str) -> str:
-        """The folder of a stage's files (``cam``, ``saliency``, ``fuse``, ``vis``)."""
+        """The folder of a stage's files (a key of :attr:`STAGES`)."""
         return osp.join(self.work_dir, self.STAGES[stage][0])
 
     def path(self, stage: str, img_id: str) -> str:
@@ -153,6 +158,56 @@ def read_saliency(path: str) -> np.ndarray:
         raise InputError(f'cannot read saliency file {path}: {err}') from err
 
 
+def write_boundary(path: str, boundary: torch.Tensor) -> None:
+    """Store a class-boundary map [h, w] in [0, 1] as float16."""
+    save_npz_atomic(path, boundary=boundary.cpu().numpy().astype(np.float16))
+
+
+def read_boundary(path: str) -> np.ndarray:
+    """Stored boundary map [h, w] float32; a missing or unreadable file names itself."""
+    if not osp.isfile(path):
+        raise InputError(f'missing boundary file {path} (run the cue stage first)')
+    try:
+        with np.load(path) as data:
+            return data['boundary'].astype(np.float32)
+    except (OSError, KeyError, ValueError) as err:
+        raise InputError(f'cannot read boundary file {path}: {err}') from err
+
+
+def write_relation_labels(path: str, labels: np.ndarray) -> None:
+    """Store IRN relation labels [H, W] uint8 (class ids, 0, ignore) as a grey PNG;
+    :func:`read_label_map` reads them."""
+    save_png_atomic(path, labels)
+
+
+def _write_saliency_map(path: str, saliency: torch.Tensor) -> None:
+    write_saliency(path, quantize_saliency(saliency))
+
+
+#: cue name -> (writer of the generator's [h, w] map in [0, 1], reader of the stored form);
+#: the cue name is also its :class:`WorkDirLayout` stage
+CUES = {
+    'saliency': (_write_saliency_map, read_saliency),
+    'boundary': (write_boundary, read_boundary),
+}
+
+
+def _cue_io(cue: str):
+    if cue not in CUES:
+        raise ValueError(f'unknown cue {cue!r}; known: {sorted(CUES)}')
+    return CUES[cue]
+
+
+def write_cue(path: str, cue: str, value: torch.Tensor) -> None:
+    """Store a cue map [h, w] in [0, 1] in its format (8-bit PNG saliency, float16 boundary)."""
+    _cue_io(cue)[0](path, value)
+
+
+def read_cue(path: str, cue: str) -> np.ndarray:
+    """A stored cue as the refiners read it (uint8 saliency, float32 boundary)."""
+    return _cue_io(cue)[1](path)
+
+
 def flat_palette(palette: Sequence[Sequence[int]]) -> list:
     """A dataset's ``metainfo['palette']`` ([[r, g, b], ...]) as PIL's flat list."""
     return [int(v) for rgb in palette for v in rgb]
@@ -164,10 +219,11 @@ def write_label_map(path: str, labels: np.ndarray, palette: Sequence[Sequence[in
 
 
 def write_overlay(path: str, rgb: np.ndarray, cams: Dict[str, np.ndarray],
-                  saliency_u8: np.ndarray, labels: Dict[str, np.ndarray],
+                  saliency_u8: Optional[np.ndarray], labels: Dict[str, np.ndarray],
                   palette: Sequence[Sequence[int]]) -> None:
     """Store the side-by-side picture of one image (class name -> CAM, caption -> labels)."""
-    panel = make_panel(rgb, cams, saliency_u8 / 255.0, labels, palette=palette)
+    saliency = None if saliency_u8 is None else saliency_u8 / 255.0
+    panel = make_panel(rgb, cams, saliency, labels, palette=palette)
     save_png_atomic(path, panel)
 
 

@@ -101,7 +101,8 @@ class DenseCRF:
         crf.addPairwiseBilateral(
             sxy=self.bilateral_sxy,
             srgb=self.bilateral_srgb,
-            rgbim=np.ascontiguousarray(image),
+            # pydensecrf needs a writable C-contiguous buffer (PIL / mmap arrays are read-only)
+            rgbim=np.require(image, np.uint8, ['C', 'W']),
             compat=self.bilateral_compat)
         marginals = crf.inference(self.iterations)
         return np.asarray(marginals, dtype=np.float32).reshape(num_classes, height, width)

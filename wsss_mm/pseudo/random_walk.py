@@ -19,15 +19,16 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from wsss_mm.registry import PSEUDO_LABEL_FUSERS
+from wsss_mm.registry import REFINERS
+from .base_refiner import BaseRefiner
 from .pixel_pairs import PixelPairs
 
 __all__ = ['RandomWalkRefiner']
 
 
-@PSEUDO_LABEL_FUSERS.register_module()
-class RandomWalkRefiner:
-    """Seeds (CAMs) + boundary map -> pseudo labels by IRN's random walk.
+@REFINERS.register_module()
+class RandomWalkRefiner(BaseRefiner):
+    """Seeds (CAMs) + boundary map (the ``'boundary'`` cue) -> pseudo labels by IRN's walk.
 
     Args:
         radius: Pairs within this distance on the boundary grid (IRN: 5).
@@ -37,6 +38,7 @@ class RandomWalkRefiner:
             max-normalized CAM is below it (IRN: 0.25).
         stride: Image pixels per boundary-grid cell (IRNet: 4).
     """
+    cue = 'boundary'
 
     def __init__(self,
                  radius: int = 5,
@@ -146,6 +148,14 @@ class RandomWalkRefiner:
         scores = torch.cat([walked.new_full((1, *out_size), self.bg_threshold), walked])
         label_values = torch.cat([class_ids.new_zeros(1), class_ids]).to(walked.device)
         return label_values[scores.argmax(dim=0)]
+
+    def refine(self, cams: Tensor, class_ids: Union[Sequence[int], np.ndarray],
+               image: np.ndarray, cue: Optional[np.ndarray]) -> np.ndarray:
+        """The walk of stored CAMs ``[K, H, W]`` along the stored boundary ``[h, w]``."""
+        if cue is None:
+            raise ValueError('the random walk needs the boundary cue')
+        return self(cams, class_ids, torch.from_numpy(cue),
+                    out_size=tuple(cams.shape[1:])).numpy().astype(np.uint8)
 
     def __repr__(self) -> str:
         return (f'{type(self).__name__}(radius={self.pairs.radius}, beta={self.beta}, '

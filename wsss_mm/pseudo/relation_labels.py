@@ -89,8 +89,6 @@ class RelationLabelGenerator:
         if self.crf is not None and (image is None or image.shape[:2] != cams.shape[1:]):
             raise ValueError(f'the CRF needs the [H, W, 3] image of the CAMs {cams.shape}, got '
                              f'{None if image is None else image.shape}')
-        if self.crf is not None:  # pydensecrf needs a writable buffer (PIL arrays are not)
-            image = np.require(image, np.uint8, ['C', 'W'])
         values = np.concatenate([[0], class_ids]).astype(np.uint8)
         fg = self._thresholded(image, cams, self.fg_threshold)
         bg = self._thresholded(image, cams, self.bg_threshold)

@@ -37,8 +37,8 @@ RUNNER_KEYS = {
 }
 # top-level keys tools/gen_pseudo.py reads (components built from dict(type=...))
 PSEUDO_KEYS = {
-    'model': None, 'cam_generator': None, 'saliency_generator': None,
-    'saliency_preprocessor': None, 'fuser': None, 'cam_input_size': None,
+    'model': None, 'cam_generator': None, 'refiner': None, 'saliency_generator': None,
+    'saliency_preprocessor': None, 'boundary_generator': None, 'cam_input_size': None,
     'pseudo_on_error': None, 'pseudo_dataset': None, 'default_scope': None
 }
 # top-level keys tools/eval_pseudo.py reads

@@ -1,7 +1,7 @@
-# Stages 2-3 of Xu et al.: DHSNet saliency with iterative erasing (0.7 then 0.8, erased
-# pixels <- the mean pixel, i.e. 0 after normalization), S = max(S0, S1, S2), then
-# Algorithm 1 with gamma1=0.2, gamma2=0.06. Combine with a classifier config (model +
-# cam_generator) and set the DHSNet weights with
+# Stages 2-3 of Xu et al. (seeds -> saliency cue -> refiner): DHSNet saliency with iterative
+# erasing (0.7 then 0.8, erased pixels <- the mean pixel, i.e. 0 after normalization),
+# S = max(S0, S1, S2), then the refiner Algorithm 1 with gamma1=0.2, gamma2=0.06. Combine
+# with a classifier config (model + cam_generator) and set the DHSNet weights with
 #   --cfg-options saliency_generator.detector.init_cfg.checkpoint=/path/dhsnet.pth
 saliency_generator = dict(
     type='ErasingSaliencyGenerator',
@@ -16,7 +16,7 @@ saliency_generator = dict(
 # the saliency detector's inputs go through DEFAULT_SALIENCY_PREPROCESSOR
 # (wsss_mm/apis/pseudo_label_pipeline.py, ImageNet RGB); set saliency_preprocessor to change it
 # saliency_norm: 'none' uses S in [0, 1] as detected, 'max' divides it by its image maximum
-fuser = dict(type='PseudoLabelFuser', gamma1=0.2, gamma2=0.06, saliency_norm='none')
+refiner = dict(type='SaliencyFusionRefiner', gamma1=0.2, gamma2=0.06, saliency_norm='none')
 # the resolution of the CAMs (the paper does not say): None computes them on the original
 # image; an int resizes the classifier's input to that long side (e.g. 224, the training
 # crop) and the maps back. The Grad-CAM layer is cam_generator.target_layer.
