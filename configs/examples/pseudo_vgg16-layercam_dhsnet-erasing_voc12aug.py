@@ -2,7 +2,7 @@
 # of the ReLUs after conv3_3, conv4_3 and conv5_3 (one batched backward for all three), each
 # min-max scaled, tanh(2 x), fused by the element-wise maximum (the paper's Eq. 9).
 #   python tools/gen_pseudo.py configs/examples/pseudo_vgg16-layercam_dhsnet-erasing_voc12aug.py \
-#       --classifier-checkpoint work_dirs/cls_vgg16_15e_voc12aug/<best>.pth \
+#       --classifier-checkpoint work_dirs/cls_vgg16_15e_voc12aug/epoch_15.pth \
 #       --work-dir work_dirs/pseudo_voc12aug_layercam
 # Another method of the family replaces the dict (fusion / gamma are LayerCAM's only), e.g.
 #   --cfg-options cam_generator._delete_=True cam_generator.type=ScoreCAMGenerator \
