@@ -68,7 +68,7 @@ def cams_to_label(cams: torch.Tensor, class_ids: torch.Tensor,
 
     Args:
         cams: [K, H, W] maps in [0, 1] of the image's K classes.
-        class_ids: [K] VOC ids (1..20) of those classes.
+        class_ids: [K] label values of those classes (the dataset's, e.g. VOC 1..20).
         bg_threshold: Background score (IRN uses 0.15).
     """
     best, index = cams.max(0)

@@ -3,7 +3,7 @@
 For every class ``c`` of the image, ``M_c = (A_c + S) / 2``. A pixel is
 background (0) where ``max_c M_c < gamma1`` (no class is confident enough) or
 ``S < gamma2`` (not salient); otherwise it takes the class ``1 + argmax_c M_c``
-(VOC ids 1..20 for attention channels 0..19). Classes absent from the image
+(the refiner maps 1 + c to the dataset's label value of channel c). Classes absent from the image
 labels never win. An image without any labelled class is all background: with
 no object class present, nothing can be foreground.
 

@@ -111,7 +111,7 @@ class RandomWalkRefiner(BaseRefiner):
             cams: ``[K, h', w']`` seed CAMs of the image's K classes, in [0, 1].
                 Resized bilinearly to the boundary grid when their size differs
                 (e.g. full-resolution CAMs).
-            class_ids: ``[K]`` label value of each CAM (VOC ids 1..20).
+            class_ids: ``[K]`` label value of each CAM (the dataset's, e.g. VOC 1..20).
             boundary: ``[h, w]`` class-boundary probabilities of IRNet at
                 ``stride``.
             out_size: ``(H, W)`` of the label map; defaults to the CAMs' size

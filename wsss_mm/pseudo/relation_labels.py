@@ -76,7 +76,7 @@ class RelationLabelGenerator:
 
         Args:
             cams: ``[K, H, W]`` float CAMs of the image's classes in [0, 1].
-            class_ids: ``[K]`` label value of each CAM (VOC ids 1..20).
+            class_ids: ``[K]`` label value of each CAM (the dataset's, e.g. VOC 1..20).
             image: ``[H, W, 3]`` uint8 RGB image (needed with a CRF).
 
         Returns:
