@@ -18,12 +18,10 @@ demo: $(STAMP)
 	$(PY) tools/demo.py --work-dir work_dirs/demo
 
 ## The real-photo table on any VOC-layout folder (ImageNet EfficientNet-Lite0 preset):
-##   make demo-real DATA=<path>/VOCdevkit/VOC2012 [SALIENCY=rbd|u2netp]
-SALIENCY ?= rbd
+##   make demo-real DATA=<path>/VOCdevkit/VOC2012
 demo-real: $(STAMP)
 	@test -n "$(DATA)" || { echo 'usage: make demo-real DATA=<VOCdevkit/VOC2012 folder>'; exit 2; }
-	$(PY) tools/demo.py --preset effnet --saliency $(SALIENCY) --data-root $(DATA) \
-		--work-dir work_dirs/demo_real
+	$(PY) tools/demo.py --preset effnet --data-root $(DATA) --work-dir work_dirs/demo_real
 
 ## The test suite (what CI runs).
 test: $(STAMP)

@@ -82,9 +82,11 @@ def parse_args() -> argparse.Namespace:
                         'scratch (synthetic) or ImageNet EfficientNet-Lite0 (effnet)')
     parser.add_argument('--classifier-config', help='override the preset')
     parser.add_argument('--pseudo-config', help='override the preset')
-    parser.add_argument('--saliency', choices=['u2netp', 'rbd'], default='u2netp',
-                        help='train U2-Net-p on the salient-object set first (u2netp), or use '
-                        'the weight-free RobustBackgroundDetector (rbd)')
+    parser.add_argument('--saliency', choices=['u2netp', 'rbd'],
+                        help='train U2-Net-p on the salient-object set first (u2netp, default '
+                        'for synthetic), or use the weight-free RobustBackgroundDetector (rbd, '
+                        'default for effnet: on real photos it scores max F 0.39 against the '
+                        'foreground, the U2-Net-p trained on generated images 0.25)')
     parser.add_argument('--sod-iters', type=int, help='override the saliency iterations')
     parser.add_argument('--seg-config', help='override the preset')
     parser.add_argument('--gt-segmentor', action=argparse.BooleanOptionalAction,
@@ -169,6 +171,7 @@ def main() -> None:
     args = parse_args()
     cls_name, pseudo_trained, pseudo_rbd, seg_name = PRESETS[args.preset]
     args.seg_config = args.seg_config or osp.join(DEMO, seg_name)
+    args.saliency = args.saliency or ('rbd' if args.preset == 'effnet' else 'u2netp')
     if args.gt_segmentor is None:
         args.gt_segmentor = args.preset == 'effnet'
     args.classifier_config = args.classifier_config or osp.join(DEMO, cls_name)
