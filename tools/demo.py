@@ -61,7 +61,7 @@ PRESETS = {
     'effnet': ('cls_effnet-lite0-gap_15e_demo.py',
                'pseudo_effnet-lite0-gradcam_u2netp-erasing_demo.py',
                'pseudo_effnet-lite0-gradcam_rbd-erasing_demo.py',
-               'deeplabv2_effnet-lite0-aspp_600iter_demo.py'),
+               'deeplabv2_effnet-lite0-aspp_300iter_demo.py'),
 }
 SALIENCY_CONFIG = osp.join(DEMO, 'saliency_u2netp-64_200iter_demo.py')
 
