@@ -5,7 +5,7 @@ INSTALL_INPUTS := setup.py requirements/torch.txt requirements/build.txt \
 	requirements/runtime.txt requirements/tests.txt tools/install/setup_env.sh \
 	tools/install/build_mmcv.sh
 
-.PHONY: install demo test benchmark clean
+.PHONY: install demo demo-real test benchmark clean
 
 install: $(STAMP)
 
@@ -16,6 +16,12 @@ $(STAMP): $(INSTALL_INPUTS)
 ## The main job on the embedded default: the pipeline on generated data, CPU.
 demo: $(STAMP)
 	$(PY) tools/demo.py --work-dir work_dirs/demo
+
+## The real-photo table on any VOC-layout folder (ImageNet EfficientNet-Lite0 preset):
+##   make demo-real DATA=<path>/VOCdevkit/VOC2012
+demo-real: $(STAMP)
+	@test -n "$(DATA)" || { echo 'usage: make demo-real DATA=<VOCdevkit/VOC2012 folder>'; exit 2; }
+	$(PY) tools/demo.py --preset effnet --data-root $(DATA) --work-dir work_dirs/demo_real
 
 ## The test suite (what CI runs).
 test: $(STAMP)

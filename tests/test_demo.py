@@ -14,8 +14,6 @@ import pytest
 from conftest import REPO, run_tool
 from references import cam_labels, iou_metric_miou, read_label, reference_seg_scores
 
-SEG_CFG = osp.join(REPO, 'configs', 'demo', 'deeplabv2_tiny-r18-aspp-msc_1000iter_demo.py')
-
 
 def _check(work, root, train_ids, val_ids):
     results = json.load(open(work / 'results.json'))
@@ -36,7 +34,7 @@ def _check(work, root, train_ids, val_ids):
                           for i in train_ids)
     assert results['pseudo_miou_cam_t015'] == pytest.approx(cam, abs=rounding)
     checkpoint = open(work / 'segmentor' / 'last_checkpoint').read().strip()
-    seg = reference_seg_scores(SEG_CFG, checkpoint, root, val_ids)
+    seg = reference_seg_scores(osp.join(REPO, results['seg_config']), checkpoint, root, val_ids)
     assert results['seg_miou'] == pytest.approx(seg['mIoU'], abs=rounding)
     assert results['seg_miou_crf'] == pytest.approx(seg['mIoU_crf'], abs=rounding)
     assert results['num_train'] == len(train_ids) and results['num_val'] == len(val_ids)
@@ -60,6 +58,6 @@ def test_demo_reduced_on_real_photos(coco128_voc20, tmp_path):
     work = tmp_path / 'real'
     run_tool(['tools/demo.py', '--work-dir', str(work), '--preset', 'effnet', '--data-root',
               coco128_voc20, '--train-split', str(tmp_path / 'train.txt'), '--val-split',
-              str(tmp_path / 'val.txt'), '--saliency', 'rbd', '--cls-iters', '4',
-              '--seg-iters', '2'])
+              str(tmp_path / 'val.txt'), '--saliency', 'rbd', '--cls-epochs', '1',
+              '--seg-iters', '2', '--no-gt-segmentor'])
     _check(work, coco128_voc20, ids[:8], val[:4])

@@ -7,7 +7,7 @@ import torch
 from PIL import Image
 from skimage import data
 
-from tolerances import assert_close_f32
+from tolerances import assert_close_f32, network_terms
 from wsss_mm.models.backbones.efficientnet_lite import (EFFICIENTNET_LITE_MEAN,
                                                         EFFICIENTNET_LITE_STD,
                                                         EfficientNetLite0, _Conv2dSame,
@@ -94,7 +94,7 @@ def test_n_way_classifier_keeps_imagenet_trunk(imagenet_model):
     x = torch.randn(1, 3, 64, 64)
     backbone.eval()
     with torch.no_grad():
-        torch.testing.assert_close(backbone(x), imagenet_model.forward_features(x))
+        torch.testing.assert_close(backbone(x)[0], imagenet_model.forward_features(x))
 
 
 def test_batch_norm_and_training_mode():
@@ -106,3 +106,53 @@ def test_batch_norm_and_training_mode():
     out = model(torch.randn(2, 3, 64, 64))
     out.sum().backward()
     assert out.shape == (2, 20) and model._conv_stem.weight.grad is not None
+
+
+def test_norm_eval_keeps_running_statistics():
+    """norm_eval: a training step normalizes with the stored statistics and leaves them as they
+    are (the output equals the eval-mode output up to dropout/drop-path, both off here), while
+    gradients still reach the BN affine parameters."""
+    torch.manual_seed(0)
+    model = EfficientNetLite0(num_classes=20, dropout_ratio=0.0, drop_path_rate=0.0,
+                              norm_eval=True)
+    for bn in (m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)):
+        bn.running_mean.normal_(0, 0.1)
+        bn.running_var.uniform_(0.5, 2.0)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    x = torch.randn(2, 3, 64, 64) * 3 + 1
+    model.train()
+    assert model.training and not model._bn0.training
+    out = model(x)
+    out.sum().backward()
+    for key, value in model.state_dict().items():
+        assert torch.equal(value, before[key]), key
+    assert model._bn1.weight.grad is not None
+    reference = EfficientNetLite0(num_classes=20, dropout_ratio=0.0, drop_path_rate=0.0)
+    reference.load_state_dict(before)
+    with torch.no_grad():
+        assert_close_f32(out, reference.eval()(x), network_terms(model))
+    # without norm_eval the same step normalizes with batch statistics and updates them
+    reference.train()
+    reference(x)
+    assert not torch.equal(reference._bn0.running_mean, before['_bn0.running_mean'])
+
+
+@pytest.mark.parametrize('output_stride', [16, 8])
+def test_dilated_trunk_is_the_a_trous_network(imagenet_model, output_stride):
+    """The à trous identity: replacing the last strides by dilation computes the same network
+    densely, so with the ImageNet weights loaded unchanged (strictly, same keys and shapes)
+    every (32 / s)-th cell of the stride-s map, from the offset of the 'SAME' stride-2 centre,
+    is the stride-32 map (even sizes at every removed stride)."""
+    dense = EfficientNetLite0(output_stride=output_stride, drop_path_rate=0.0)
+    dense.load_state_dict(imagenet_model.state_dict(), strict=True)
+    dense.eval()
+    x = torch.randn(1, 3, 128, 192) * 2
+    with torch.no_grad():
+        reference = imagenet_model.forward_features(x)
+        features = dense.forward_features(x)
+    step = 32 // output_stride
+    assert features.shape == (1, 1280, 128 // output_stride, 192 // output_stride)
+    assert_close_f32(features[..., step - 1::step, step - 1::step], reference,
+                     network_terms(dense))
+    with pytest.raises(ValueError, match='output_stride'):
+        EfficientNetLite0(output_stride=4)

@@ -10,7 +10,7 @@ expects RGB inputs in [0, 255] normalized as (x - 127) / 128
 (:data:`EFFICIENTNET_LITE_MEAN`, :data:`EFFICIENTNET_LITE_STD`).
 """
 import math
-from typing import List, Optional, Tuple
+from typing import List, Optional, Tuple, Union
 
 import torch
 import torch.nn.functional as F
@@ -58,18 +58,23 @@ def efficientnet_lite0_checkpoint_path() -> str:
 
 
 class _Conv2dSame(nn.Conv2d):
-    """Bias-free convolution with TensorFlow's 'SAME' padding (extra pixel right/bottom)."""
+    """Bias-free convolution with TensorFlow's 'SAME' padding (extra pixel right/bottom).
+
+    With ``dilation`` d the kernel spans ``(k - 1) * d + 1`` pixels, which the padding covers.
+    """
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int, stride: int = 1,
-                 groups: int = 1) -> None:
+                 groups: int = 1, dilation: int = 1) -> None:
         super().__init__(
-            in_channels, out_channels, kernel_size, stride=stride, groups=groups, bias=False)
+            in_channels, out_channels, kernel_size, stride=stride, groups=groups, bias=False,
+            dilation=dilation)
 
     def forward(self, x: Tensor) -> Tensor:
         pads: List[int] = []
-        for size, kernel, stride in zip(x.shape[:-3:-1], self.kernel_size[::-1],
-                                        self.stride[::-1]):
-            total = max((math.ceil(size / stride) - 1) * stride + kernel - size, 0)
+        for size, kernel, stride, dilation in zip(x.shape[:-3:-1], self.kernel_size[::-1],
+                                                  self.stride[::-1], self.dilation[::-1]):
+            span = (kernel - 1) * dilation + 1
+            total = max((math.ceil(size / stride) - 1) * stride + span - size, 0)
             pads += [total // 2, total - total // 2]
         return super().forward(F.pad(x, pads))
 
@@ -88,10 +93,11 @@ class _MBConvBlock(nn.Module):
         stride: Depthwise stride.
         expand_ratio: Hidden width / input width (1 skips the expansion conv).
         drop_path_rate: Stochastic-depth probability of the residual branch.
+        dilation: Dilation of the depthwise convolution.
     """
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int, stride: int,
-                 expand_ratio: int, drop_path_rate: float) -> None:
+                 expand_ratio: int, drop_path_rate: float, dilation: int = 1) -> None:
         super().__init__()
         hidden = in_channels * expand_ratio
         self.has_expansion = expand_ratio != 1
@@ -99,7 +105,8 @@ class _MBConvBlock(nn.Module):
             self._expand_conv = _Conv2dSame(in_channels, hidden, 1)
             self._bn0 = _bn(hidden)
             self._expand_act = nn.ReLU6()
-        self._depthwise_conv = _Conv2dSame(hidden, hidden, kernel_size, stride, groups=hidden)
+        self._depthwise_conv = _Conv2dSame(hidden, hidden, kernel_size, stride, groups=hidden,
+                                           dilation=dilation)
         self._bn1 = _bn(hidden)
         self._depthwise_act = nn.ReLU6()
         self._project_conv = _Conv2dSame(hidden, out_channels, 1)
@@ -123,8 +130,9 @@ class EfficientNetLite0(BaseModule):
     """EfficientNet-Lite0 classifier / feature extractor.
 
     ``forward`` returns class scores ``[B, num_classes]`` (global average
-    pooling, dropout, ``_fc``), or, with ``num_classes=None``, the feature map
-    of :meth:`forward_features` (for use as a backbone under a separate head).
+    pooling, dropout, ``_fc``), or, with ``num_classes=None``, the 1-tuple of
+    :meth:`forward_features` (for use as a backbone under a separate head, e.g.
+    DeepLab-v2's ASPP with ``output_stride`` 8 or 16).
     The head activation is the module ``_head_act``, the natural target layer
     of a CAM generator.
 
@@ -137,6 +145,13 @@ class EfficientNetLite0(BaseModule):
             increasing from 0 over the blocks; 0.2 as in the reference training).
         pretrained: Load the bundled ImageNet weights in :meth:`init_weights`
             (``_fc`` is skipped unless it has 1000 outputs).
+        output_stride: 32 (ImageNet), 16 or 8: the stride-2 stages past this stride keep
+            stride 1 and dilate their depthwise convolutions instead (first block at the
+            previous dilation, then x2 per removed stride, as DeepLab does), for dense
+            prediction with the ImageNet weights unchanged.
+        norm_eval: Keep every BatchNorm in eval mode during training (ImageNet
+            running statistics, not re-estimated from small fine-tuning batches;
+            the affine parameters still learn).
         init_cfg: mmengine init config.
     """
 
@@ -145,15 +160,26 @@ class EfficientNetLite0(BaseModule):
                  dropout_ratio: float = 0.2,
                  drop_path_rate: float = 0.2,
                  pretrained: bool = False,
+                 output_stride: int = 32,
+                 norm_eval: bool = False,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
+        if output_stride not in (8, 16, 32):
+            raise ValueError(f'output_stride must be 8, 16 or 32, got {output_stride}')
         self.pretrained = pretrained
+        self.output_stride = output_stride
+        self.norm_eval = norm_eval
         self._conv_stem = _Conv2dSame(3, _STEM_CHANNELS, 3, stride=2)
         self._bn0 = _bn(_STEM_CHANNELS)
         self._stem_act = nn.ReLU6()
         num_blocks = sum(stage[0] for stage in _LITE0_STAGES)
         blocks = []
+        current_stride, dilation = 2, 1  # after the stem
         for repeats, kernel, stride, expand, in_channels, out_channels in _LITE0_STAGES:
+            first_dilation = dilation
+            if stride > 1 and current_stride * stride > output_stride:
+                stride, dilation = 1, dilation * stride
+            current_stride *= stride
             for i in range(repeats):
                 blocks.append(
                     _MBConvBlock(
@@ -162,7 +188,8 @@ class EfficientNetLite0(BaseModule):
                         kernel,
                         stride if i == 0 else 1,
                         expand,
-                        drop_path_rate=drop_path_rate * len(blocks) / num_blocks))
+                        drop_path_rate=drop_path_rate * len(blocks) / num_blocks,
+                        dilation=first_dilation if i == 0 else dilation))
         self._blocks = nn.ModuleList(blocks)
         self._conv_head = _Conv2dSame(_LITE0_STAGES[-1][-1], _HEAD_CHANNELS, 1)
         self._bn1 = _bn(_HEAD_CHANNELS)
@@ -173,18 +200,29 @@ class EfficientNetLite0(BaseModule):
             self._fc = nn.Linear(_HEAD_CHANNELS, num_classes)
 
     def forward_features(self, x: Tensor) -> Tensor:
-        """Last feature map ``[B, 1280, H/32, W/32]`` (``_conv_head``, ``_bn1``, ReLU6)."""
+        """Last feature map ``[B, 1280, H/s, W/s]``, s = ``output_stride`` (``_conv_head``,
+        ``_bn1``, ReLU6)."""
         x = self._stem_act(self._bn0(self._conv_stem(x)))
         for block in self._blocks:
             x = block(x)
         return self._head_act(self._bn1(self._conv_head(x)))
 
-    def forward(self, x: Tensor) -> Tensor:
-        """Class scores ``[B, num_classes]``; the feature map when ``num_classes`` is None."""
+    def forward(self, x: Tensor) -> Union[Tensor, Tuple[Tensor]]:
+        """Class scores ``[B, num_classes]``; with ``num_classes`` None the 1-tuple
+        ``(forward_features(x), )``, the backbone convention of the heads."""
         features = self.forward_features(x)
         if self.num_classes is None:
-            return features
+            return (features, )
         return self._fc(self._dropout(features.mean(dim=(-2, -1))))
+
+    def train(self, mode: bool = True) -> 'EfficientNetLite0':
+        """Set the training mode; BatchNorm layers stay in eval mode with ``norm_eval``."""
+        super().train(mode)
+        if mode and self.norm_eval:
+            for module in self.modules():
+                if isinstance(module, nn.modules.batchnorm._BatchNorm):
+                    module.eval()
+        return self
 
     def load_imagenet_weights(self, checkpoint: Optional[str] = None) -> None:
         """Load ImageNet weights (default: the bundled file), strictly.
