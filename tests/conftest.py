@@ -32,6 +32,14 @@ def coco128_voc20() -> str:
     return COCO128_VOC20
 
 
+def free_port() -> int:
+    """A TCP port free right now (torchrun's rendezvous; fixed ports collide across runs)."""
+    import socket
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
+
+
 def run_tool(args, cwd=REPO, timeout=600, env=None):
     """Run a tools/ script (or torchrun) with this interpreter; fail with its output."""
     full_env = dict(os.environ, PYTHONPATH=REPO, OMP_NUM_THREADS='1')

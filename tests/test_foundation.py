@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import REPO, run_tool
+from conftest import REPO, free_port, run_tool
 
 TINY_CFG = osp.join(REPO, 'configs', 'demo', 'cls_tiny-r18-gap_1000iter_demo.py')
 
@@ -162,7 +162,7 @@ def test_train_resume_test(synthetic_voc, tmp_path):
 
 def test_two_process_gloo_training(synthetic_voc, tmp_path):
     work = tmp_path / 'dist'
-    run_tool(['-m', 'torch.distributed.run', '--nproc_per_node=2', '--master_port=29531'] +
+    run_tool(['-m', 'torch.distributed.run', '--nproc_per_node=2', f'--master_port={free_port()}'] +
              _train_args(synthetic_voc, work, 'train_cfg.max_iters=10',
                          'train_cfg.val_interval=10', 'default_hooks.checkpoint.interval=10',
                          'train_dataloader.batch_size=4') +

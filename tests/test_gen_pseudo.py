@@ -13,7 +13,7 @@ import pytest
 import torch
 from PIL import Image
 
-from conftest import REPO, run_tool
+from conftest import REPO, free_port, run_tool
 
 CFG = osp.join(REPO, 'configs', 'demo', 'pseudo_tiny-r18-gradcam_rbd-erasing_demo.py')
 
@@ -124,7 +124,7 @@ def test_stages_one_at_a_time_match_one_run(small_voc, classifier_ckpt, referenc
 def test_two_process_run_matches_one_process(small_voc, classifier_ckpt, reference_run,
                                               tmp_path):
     work = tmp_path / 'dist'
-    run_tool(['-m', 'torch.distributed.run', '--nproc_per_node=2', '--master_port=29533'] +
+    run_tool(['-m', 'torch.distributed.run', '--nproc_per_node=2', f'--master_port={free_port()}'] +
              _args(small_voc, classifier_ckpt, work) + ['--launcher', 'pytorch'])
     assert _digest(work) == _digest(reference_run)
 
