@@ -42,7 +42,8 @@ from wsss_mm.io import (InputError, WorkDirLayout, read_cams, read_cue, read_opt
 from wsss_mm.registry import DATASETS
 from wsss_mm.utils.config_check import PSEUDO_KEYS, apply_cfg_options
 from wsss_mm.utils.io import save_json_atomic
-from wsss_mm.utils.setup_env import init_cpu_distributed, register_all_modules
+from wsss_mm.utils.setup_env import (init_cpu_distributed, register_all_modules,
+                                     release_distributed)
 
 STAGES = ('cam', 'cue', 'refine')
 
@@ -218,4 +219,7 @@ def main() -> None:
 
 
 if __name__ == '__main__':
-    main()
+    try:
+        main()
+    finally:  # a live gloo group can abort a rank at interpreter exit
+        release_distributed()

@@ -8,7 +8,7 @@ from mmengine.runner import Runner
 from wsss_mm.utils.checkpoint_fit import check_checkpoint_fits
 from wsss_mm.utils.io import atomic_write_bytes
 from wsss_mm.utils.setup_env import (add_runner_arguments, init_cpu_distributed,
-                                     load_runner_config)
+                                     load_runner_config, release_distributed)
 
 
 def parse_args() -> argparse.Namespace:
@@ -58,4 +58,7 @@ def main() -> None:
 
 
 if __name__ == '__main__':
-    main()
+    try:
+        main()
+    finally:  # a live gloo group can abort a rank at interpreter exit
+        release_distributed()

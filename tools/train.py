@@ -4,7 +4,7 @@ import argparse
 from mmengine.runner import Runner
 
 from wsss_mm.utils.setup_env import (add_runner_arguments, init_cpu_distributed,
-                                     load_runner_config)
+                                     load_runner_config, release_distributed)
 
 
 def parse_args() -> argparse.Namespace:
@@ -33,4 +33,7 @@ def main() -> None:
 
 
 if __name__ == '__main__':
-    main()
+    try:
+        main()
+    finally:  # a live gloo group can abort a rank at interpreter exit
+        release_distributed()
