@@ -38,14 +38,37 @@ def _check(work, root, train_ids, val_ids):
     assert results['seg_miou'] == pytest.approx(seg['mIoU'], abs=rounding)
     assert results['seg_miou_crf'] == pytest.approx(seg['mIoU_crf'], abs=rounding)
     assert results['num_train'] == len(train_ids) and results['num_val'] == len(val_ids)
+    return results
+
+
+def _check_compare(results, work, root, train_ids):
+    """The comparison rows: the thresholded seeds are CAM@0.15 recomputed from the demo's own
+    CAMs; every method's mIoU is its label files scored by mmseg's IoUMetric."""
+    rounding = 0.01 + 1e-9
+    compared = {m['name']: m for m in results['compare']}
+    assert list(compared) == ['cam', 'crf', 'xu2019', 'irn']
+    assert [m['refiner'] for m in compared.values()] == [
+        'ThresholdRefiner', 'CRFRefiner', 'SaliencyFusionRefiner', 'RandomWalkRefiner']
+    gt = {i: read_label(osp.join(root, 'SegmentationClass', f'{i}.png')) for i in train_ids}
+    cam = iou_metric_miou((cam_labels(str(work / 'pseudo' / 'cams' / f'{i}.npz'), 0.15), gt[i])
+                          for i in train_ids)
+    assert compared['cam']['mIoU'] == pytest.approx(cam, abs=rounding)
+    dirs = dict(cam='compare/cam', crf='compare/crf', xu2019='pseudo', irn='compare/irn')
+    for name, folder in dirs.items():
+        miou = iou_metric_miou((read_label(str(work / folder / 'pseudo_labels' / f'{i}.png')),
+                                gt[i]) for i in train_ids)
+        assert compared[name]['mIoU'] == pytest.approx(miou, abs=rounding), name
+    assert 'compare/compare_pseudo.png' in (work / 'report.html').read_text()
 
 
 def test_demo_reduced_on_generated_data(tmp_path):
     work = tmp_path / 'demo'
     run_tool(['tools/demo.py', '--work-dir', str(work), '--num-train', '16', '--num-val', '6',
-              '--cls-iters', '20', '--sod-iters', '10', '--seg-iters', '4'])
-    _check(work, str(work / 'data' / 'VOCdevkit' / 'VOC2012'),
-           [f'train_{i:05d}' for i in range(16)], [f'val_{i:05d}' for i in range(6)])
+              '--cls-iters', '20', '--sod-iters', '10', '--seg-iters', '4', '--irnet-iters', '2'])
+    root, train_ids = str(work / 'data' / 'VOCdevkit' / 'VOC2012'), [f'train_{i:05d}'
+                                                                     for i in range(16)]
+    results = _check(work, root, train_ids, [f'val_{i:05d}' for i in range(6)])
+    _check_compare(results, work, root, train_ids)
     assert osp.isdir(work / 'data' / 'SOD' / 'DUTS-TR-Image')
 
 
@@ -59,5 +82,5 @@ def test_demo_reduced_on_real_photos(coco128_voc20, tmp_path):
     run_tool(['tools/demo.py', '--work-dir', str(work), '--preset', 'effnet', '--data-root',
               coco128_voc20, '--train-split', str(tmp_path / 'train.txt'), '--val-split',
               str(tmp_path / 'val.txt'), '--saliency', 'rbd', '--cls-epochs', '1',
-              '--seg-iters', '2', '--no-gt-segmentor'])
+              '--seg-iters', '2', '--no-gt-segmentor', '--no-compare'])
     _check(work, coco128_voc20, ids[:8], val[:4])

@@ -13,6 +13,9 @@ Stages (each one the same tool a user runs, with timings):
   pseudo      tools/gen_pseudo.py: Grad-CAM -> erasing saliency -> Algorithm 1 (+ overlays)
   eval        tools/eval_pseudo.py: CAM (best background threshold), saliency-only and
               fused pseudo labels against the GT masks (evaluation only)
+  compare     (--no-compare skips it) the other pseudo-label methods from the same seeds:
+              threshold, dense CRF, IRN (IRNet trained on the seeds' relation labels), scored
+              with Algorithm 1's labels by tools/compare_pseudo.py
   segmentor   tools/train.py: MSCDeepLabV2 on the pseudo labels (synthetic: a tiny ResNet from
               scratch, scales 1/0.75/0.5; effnet: the ImageNet EfficientNet-Lite0 trunk)
   test        tools/test.py --crf: val mIoU without and with dense CRF
@@ -30,7 +33,7 @@ import shutil
 import subprocess
 import sys
 import time
-from typing import Dict, List
+from typing import Callable, Dict, List
 
 import numpy as np
 import torch
@@ -50,18 +53,26 @@ from wsss_mm.utils.io import atomic_write_bytes  # noqa: E402
 from wsss_mm.utils.setup_env import register_all_modules  # noqa: E402
 
 DEMO = osp.join(REPO, 'configs', 'demo')
-# preset -> (classifier config, pseudo-label config with the trained U2-Net-p, with RBD,
-# segmentor config)
+# preset -> its configs (in configs/demo): classifier, pseudo labels with the trained U2-Net-p
+# and with RBD (Algorithm 1), segmentor, and the other pseudo-label methods of the comparison
+# stage (the same seeds: thresholded, CRF-refined, IRN with the IRNet trained on their relations)
 PRESETS = {
-    'synthetic': ('cls_tiny-r18-gap_1000iter_demo.py',
-                  'pseudo_tiny-r18-gradcam_u2netp-erasing_demo.py',
-                  'pseudo_tiny-r18-gradcam_rbd-erasing_demo.py',
-                  'deeplabv2_tiny-r18-aspp-msc_1000iter_demo.py'),
-    'effnet': ('cls_effnet-lite0-gap_15e_demo.py',
-               'pseudo_effnet-lite0-gradcam_u2netp-erasing_demo.py',
-               'pseudo_effnet-lite0-gradcam_rbd-erasing_demo.py',
-               'deeplabv2_effnet-lite0-aspp_300iter_demo.py'),
+    'synthetic': dict(classifier='cls_tiny-r18-gap_1000iter_demo.py',
+                      pseudo_u2netp='pseudo_tiny-r18-gradcam_u2netp-erasing_demo.py',
+                      pseudo_rbd='pseudo_tiny-r18-gradcam_rbd-erasing_demo.py',
+                      segmentor='deeplabv2_tiny-r18-aspp-msc_1000iter_demo.py',
+                      threshold='pseudo_tiny-r18-gradcam_threshold_demo.py',
+                      crf='pseudo_tiny-r18-gradcam_crf_demo.py',
+                      irn='pseudo_tiny-r18-gradcam_irn_demo.py'),
+    'effnet': dict(classifier='cls_effnet-lite0-gap_15e_demo.py',
+                   pseudo_u2netp='pseudo_effnet-lite0-gradcam_u2netp-erasing_demo.py',
+                   pseudo_rbd='pseudo_effnet-lite0-gradcam_rbd-erasing_demo.py',
+                   segmentor='deeplabv2_effnet-lite0-aspp_300iter_demo.py',
+                   threshold='pseudo_effnet-lite0-gradcam_threshold_demo.py',
+                   crf='pseudo_effnet-lite0-gradcam_crf_demo.py',
+                   irn='pseudo_effnet-lite0-gradcam_irn_demo.py'),
 }
+IRNET_CONFIG = osp.join(DEMO, 'irnet_tiny-r18_60iter_demo.py')
 SALIENCY_CONFIG = osp.join(DEMO, 'saliency_u2netp-64_200iter_demo.py')
 
 
@@ -96,6 +107,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--cls-epochs', type=int, help='override the classifier epochs '
                         '(epoch-based classifier configs: effnet)')
     parser.add_argument('--seg-iters', type=int, help='override the segmentor iterations')
+    parser.add_argument('--compare', action=argparse.BooleanOptionalAction, default=True,
+                        help='also make pseudo labels with the other methods from the same '
+                        'seeds (threshold, CRF, IRN) and compare all with tools/compare_pseudo.py')
+    parser.add_argument('--irnet-iters', type=int, help='override the IRNet iterations')
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--fresh', action='store_true', help='delete the work dir first')
     return parser.parse_args()
@@ -142,6 +157,50 @@ def saliency_only_miou(pseudo_config: str, root: str, split: str, pseudo_dir: st
     return evaluate_pseudo_labels(target, items, meta['seg_classes'])
 
 
+def compare_methods(args: argparse.Namespace, preset: Dict[str, str], root: str,
+                    cls_ckpt: str, pseudo_opts: List[str], pseudo_dir: str, out_dir: str,
+                    stage: Callable[[str], None], done: Callable[[str], None]) -> List[Dict]:
+    """The other pseudo-label methods from the same seeds, compared on the train split.
+
+    Runs the commands of docs/pipeline.md ("Comparing pseudo-label methods"): the seeds
+    thresholded and CRF-refined, IRN (seed CAMs, IRNet trained on their relation labels,
+    boundaries and random walk), then tools/compare_pseudo.py on these and the demo's
+    Algorithm 1 labels. Returns compare_pseudo.json's methods (name, refiner, mIoU, ...).
+    """
+    stage('compare')
+    dirs = dict(cam=osp.join(out_dir, 'cam'), crf=osp.join(out_dir, 'crf'),
+                xu2019=pseudo_dir, irn=osp.join(out_dir, 'irn'))
+    configs = dict(cam=preset['threshold'], crf=preset['crf'], xu2019=args.pseudo_config,
+                   irn=preset['irn'])
+    gen = ['tools/gen_pseudo.py', '--classifier-checkpoint', cls_ckpt]
+    for name in ('cam', 'crf'):
+        run(gen + [configs[name], '--work-dir', dirs[name], '--cfg-options', *pseudo_opts])
+    run(gen + [configs['irn'], '--work-dir', dirs['irn'], '--stages', 'cam', '--cfg-options',
+               *pseudo_opts])
+    irnet_dir = osp.join(out_dir, 'irnet')
+    irnet_opts = [f'train_dataloader.dataset.dataset.data_root={root}',
+                  f'train_dataloader.dataset.dataset.ann_file={args.train_split}',
+                  f'train_dataloader.dataset.seed_dir={dirs["irn"]}',
+                  f'randomness.seed={args.seed}']
+    if args.irnet_iters:
+        irnet_opts += [f'train_cfg.max_iters={args.irnet_iters}',
+                       f'default_hooks.checkpoint.interval={args.irnet_iters}']
+    run(['tools/train.py', IRNET_CONFIG, '--work-dir', irnet_dir, '--cfg-options', *irnet_opts])
+    irnet_ckpt = osp.join(irnet_dir, open(osp.join(irnet_dir, 'last_checkpoint')).read().strip())
+    run(gen + [configs['irn'], '--work-dir', dirs['irn'], '--stages', 'cue,refine',
+               '--cue-checkpoint', irnet_ckpt, '--cfg-options', *pseudo_opts])
+    names = list(configs)
+    run(['tools/compare_pseudo.py', *[configs[n] for n in names], '--names', *names,
+         '--pseudo-dirs', *[dirs[n] for n in names], '--work-dir', out_dir, '--split',
+         args.train_split, '--cfg-options', f'pseudo_eval_dataset.data_root={root}'])
+    with open(osp.join(out_dir, 'compare_pseudo.json'), encoding='utf-8') as f:
+        methods = json.load(f)['methods']
+    done('compare')
+    return [dict(name=m['name'], refiner=m['refiner'], mIoU=round(m['mIoU'], 2),
+                 fgPrecision=round(m['fgPrecision'], 1), fgRecall=round(m['fgRecall'], 1))
+            for m in methods]
+
+
 def write_report(work: str, results: Dict, table: str) -> None:
     """A small HTML page: the table, pseudo-label overlays and segmentation results."""
     def rel(path):
@@ -150,7 +209,14 @@ def write_report(work: str, results: Dict, table: str) -> None:
     preds = sorted(glob.glob(osp.join(work, 'seg_test', '**', 'vis_image', '*.png'),
                              recursive=True))[:8]
     rows = ''.join(f'<tr><td>{html.escape(k)}</td><td>{v}</td></tr>'
-                   for k, v in results.items() if not isinstance(v, dict))
+                   for k, v in results.items() if not isinstance(v, (dict, list)))
+    compare_md = osp.join(work, 'compare', 'compare_pseudo.md')
+    compare = []
+    if osp.isfile(compare_md):
+        with open(compare_md, encoding='utf-8') as f:
+            compare = ['<h2>Pseudo-label methods from the same seeds (tools/compare_pseudo.py): '
+                       'image | GT | each method</h2>', f'<pre>{html.escape(f.read())}</pre>',
+                       '<div><img src="compare/compare_pseudo.png"></div>']
     parts = [
         '<html><head><meta charset="utf-8"><title>wsss_mm demo</title><style>'
         'body{font-family:sans-serif;margin:2em}td{padding:2px 10px;border-bottom:1px solid #ddd}'
@@ -158,6 +224,7 @@ def write_report(work: str, results: Dict, table: str) -> None:
         f'<pre>{html.escape(table)}</pre><table>{rows}</table>',
         '<h2>Stages 1-3: image | Grad-CAM per class | erasing saliency | pseudo label | GT</h2>',
         ''.join(f'<div><img src="{rel(p)}"></div>' for p in vis),
+        *compare,
         '<h2>Stage 4: MSCDeepLabV2 on val (left: GT, right: prediction)</h2>',
         ''.join(f'<div><img src="{rel(p)}" width="400"></div>' for p in preds),
         '</body></html>'
@@ -167,14 +234,13 @@ def write_report(work: str, results: Dict, table: str) -> None:
 
 def main() -> None:
     args = parse_args()
-    cls_name, pseudo_trained, pseudo_rbd, seg_name = PRESETS[args.preset]
-    args.seg_config = args.seg_config or osp.join(DEMO, seg_name)
+    preset = {k: osp.join(DEMO, v) for k, v in PRESETS[args.preset].items()}
+    args.seg_config = args.seg_config or preset['segmentor']
     args.saliency = args.saliency or ('rbd' if args.preset == 'effnet' else 'u2netp')
     if args.gt_segmentor is None:
         args.gt_segmentor = args.preset == 'effnet'
-    args.classifier_config = args.classifier_config or osp.join(DEMO, cls_name)
-    args.pseudo_config = args.pseudo_config or osp.join(
-        DEMO, pseudo_trained if args.saliency == 'u2netp' else pseudo_rbd)
+    args.classifier_config = args.classifier_config or preset['classifier']
+    args.pseudo_config = args.pseudo_config or preset[f'pseudo_{args.saliency}']
     work = osp.abspath(args.work_dir)
     if args.fresh and osp.isdir(work):
         shutil.rmtree(work)
@@ -279,6 +345,10 @@ def main() -> None:
         saliency_max_f=round(scores['saliency']['maxF'], 4))
     done('eval')
 
+    if args.compare:
+        results['compare'] = compare_methods(args, preset, root, cls_ckpt, pseudo_opts,
+                                             pseudo_dir, osp.join(work, 'compare'), stage, done)
+
     # stage 4: segmentor on pseudo labels (and on GT masks), tested with and without CRF
     def segmentor(name: str, test_name: str, label_dir: str, draw: bool) -> Dict[str, float]:
         stage(name)
@@ -322,19 +392,20 @@ def main() -> None:
     results['total_s'] = round(sum(timings.values()), 1)
     results['data_root'] = root
     results['num_train'], results['num_val'] = len(train_ids), len(val_ids)
+    compared = {m['name']: m for m in results.get('compare', [])}
     rows = [
+        ['classifier mAP, val', results['classifier_val_mAP']],
         ['CAM (best bg threshold %.2f), train' % results['cam_best_threshold'],
          results['pseudo_miou_cam']],
         ['CAM (bg threshold 0.15), train', results['pseudo_miou_cam_t015']],
         ['saliency only (A = 0), train', results['pseudo_miou_saliency_only']],
         ['fused pseudo labels (Algorithm 1), train', results['pseudo_miou_fused']],
+    ] + [[f'{name} ({compared[name]["refiner"]}), train', compared[name]['mIoU']]
+         for name in ('crf', 'irn') if name in compared] + [
         ['MSCDeepLabV2, val', results['seg_miou']],
         ['MSCDeepLabV2 + CRF, val', results['seg_miou_crf']],
     ]
-    if args.gt_segmentor:
-        rows += [['MSCDeepLabV2 on GT masks (upper bound), val', results['seg_gt_miou']],
-                 ['MSCDeepLabV2 on GT masks + CRF, val', results['seg_gt_miou_crf']]]
-    table = format_table([[n, f'{v:.2f}'] for n, v in rows], ['mIoU (%)', 'value'])
+    table = format_table([[n, f'{v:.2f}'] for n, v in rows], ['score (%)', 'value'])
     table += '\n\n' + format_table([[k, f'{v:.1f}'] for k, v in timings.items()],
                                    ['stage', 'seconds'])
     print(table)
