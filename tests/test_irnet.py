@@ -134,9 +134,10 @@ def test_irn_configs_build():
 def effnet_irnet():
     """IRNet of the real-photo demo without its ImageNet weights (random trunk)."""
     from mmengine.config import Config
+
+    from wsss_mm.registry import MODELS
     cfg = Config.fromfile(EFFNET_IRNET).boundary_generator
     cfg.backbone.pretrained = False
-    from wsss_mm.registry import MODELS
     return MODELS.build(cfg)
 
 
@@ -176,7 +177,8 @@ def test_effnet_irnet_levels_grid_and_frozen_trunk():
     assert all(p.grad is None for p in model.backbone.parameters())
     for key, value in model.backbone.state_dict().items():
         assert torch.equal(value, trunk[key]), key  # weights and running statistics
-    changed = [k for k, v in model.boundary_head.state_dict().items() if not torch.equal(v, head[k])]
+    changed = [k for k, v in model.boundary_head.state_dict().items()
+               if not torch.equal(v, head[k])]
     assert sorted(changed) == sorted(k for k, _ in model.boundary_head.named_parameters())
 
 
