@@ -187,9 +187,13 @@ def test_effnet_irnet_configs_build_and_load_imagenet_weights():
 
     from wsss_mm.registry import MODELS
     train_cfg = Config.fromfile('configs/demo/irnet_effnet-lite0_60iter_demo.py')
-    pseudo_cfg = Config.fromfile('configs/demo/pseudo_effnet-lite0-gradcam_irn_demo.py')
+    pseudo_cfg = Config.fromfile(
+        'configs/demo/pseudo_effnet-lite0-gradcam_irn-effnet-lite0_demo.py')
+    tiny_pseudo_cfg = Config.fromfile('configs/demo/pseudo_effnet-lite0-gradcam_irn_demo.py')
     tiny_cfg = Config.fromfile('configs/demo/irnet_tiny-r18_60iter_demo.py')
     assert pseudo_cfg.boundary_generator == train_cfg.model  # one IRNet architecture
+    assert pseudo_cfg.refiner == tiny_pseudo_cfg.refiner  # the same walk as the tiny IRNet's
+    assert pseudo_cfg.cam_generator == tiny_pseudo_cfg.cam_generator  # and the same seeds
     classifier_cfg = Config.fromfile('configs/demo/cls_effnet-lite0-gap_15e_demo.py')
     for key in ('mean', 'std'):  # the classifier's input normalization
         assert train_cfg.model.data_preprocessor[key] == classifier_cfg.model.data_preprocessor[key]
