@@ -156,3 +156,43 @@ def test_dilated_trunk_is_the_a_trous_network(imagenet_model, output_stride):
                      network_terms(dense))
     with pytest.raises(ValueError, match='output_stride'):
         EfficientNetLite0(output_stride=4)
+
+
+def test_out_indices_are_the_block_outputs_of_a_plain_forward():
+    """The levels of ``out_indices`` equal the outputs of the stem, the last block of each
+    stage (Lite0 repeats 1, 2, 2, 3, 3, 4, 1 -> blocks 0, 2, 4, 7, 10, 14, 15) and the head
+    activation, captured by forward hooks during a classifier forward with the same weights;
+    'SAME' padding gives ceil(size / stride) at strides 2, 2, 4, 8, 16, 16, 16, 16, 16
+    (output stride 16) on a 100 x 132 input."""
+    torch.manual_seed(0)
+    backbone = EfficientNetLite0(num_classes=None, output_stride=16,
+                                 out_indices=tuple(range(9))).eval()
+    classifier = EfficientNetLite0(output_stride=16).eval()
+    classifier.load_state_dict(backbone.state_dict(), strict=False)  # all but _fc
+    captured = []
+    modules = [classifier._stem_act] + [classifier._blocks[i] for i in (0, 2, 4, 7, 10, 14, 15)]
+    modules.append(classifier._head_act)
+    handles = [m.register_forward_hook(lambda m, i, o: captured.append((m, o))) for m in modules]
+    x = torch.randn(1, 3, 100, 132)
+    with torch.no_grad():
+        classifier(x)
+        levels = backbone(x)
+    for handle in handles:
+        handle.remove()
+    # each module runs once, in network order
+    assert [m for m, _ in captured] == modules
+    strides = (2, 2, 4, 8, 16, 16, 16, 16, 16)
+    channels = (32, 16, 24, 40, 80, 112, 192, 320, 1280)
+    assert [tuple(f.shape) for f in levels] == [
+        (1, c, -(-100 // s), -(-132 // s)) for c, s in zip(channels, strides)]
+    for level, (_, reference) in zip(levels, captured):
+        torch.testing.assert_close(level, reference, rtol=0, atol=0)
+    # a subset, in the requested order, from a network that stops at the deepest one
+    partial = EfficientNetLite0(num_classes=None, output_stride=16, out_indices=(3, 1))
+    partial.load_state_dict(backbone.state_dict())
+    with torch.no_grad():
+        three, one = partial.eval()(x)
+    torch.testing.assert_close(three, levels[3], rtol=0, atol=0)
+    torch.testing.assert_close(one, levels[1], rtol=0, atol=0)
+    with pytest.raises(ValueError, match='out_indices'):
+        EfficientNetLite0(num_classes=None, out_indices=(2, 9))

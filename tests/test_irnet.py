@@ -2,10 +2,12 @@
 import numpy as np
 import pytest
 import torch
+from test_efficientnet_lite import checkpoint_or_skip
 from test_random_walk import brute_force_pairs, brute_force_path
 
 EPS32 = float(np.finfo(np.float32).eps)
 REPO_CONFIGS = 'configs/irn'
+EFFNET_IRNET = 'configs/_base_/models/irnet_effnet-lite0.py'
 
 
 @pytest.fixture(scope='module', autouse=True)
@@ -127,3 +129,82 @@ def test_irn_configs_build():
     refiner = REFINERS.build(pseudo_cfg.refiner)
     assert (refiner.pairs.radius, refiner.beta, refiner.exp_times, refiner.bg_threshold) == (
         5, 10.0, 8, 0.25)
+
+
+def effnet_irnet():
+    """IRNet of the real-photo demo without its ImageNet weights (random trunk)."""
+    from mmengine.config import Config
+
+    from wsss_mm.registry import MODELS
+    cfg = Config.fromfile(EFFNET_IRNET).boundary_generator
+    cfg.backbone.pretrained = False
+    return MODELS.build(cfg)
+
+
+def relation_samples(labels):
+    from mmengine.structures import PixelData
+    from mmseg.structures import SegDataSample
+    samples = []
+    for label in labels:
+        sample = SegDataSample()
+        sample.gt_sem_seg = PixelData(data=label[None])
+        samples.append(sample)
+    return samples
+
+
+def test_effnet_irnet_levels_grid_and_frozen_trunk():
+    """The EfficientNet-Lite0 pyramid (strides 4, 8, 16, 16, 16) gives boundary logits at
+    ceil(H/4) x ceil(W/4); an optimizer step over all parameters (as the runner builds it)
+    changes the head but neither the trunk's weights nor its BatchNorm statistics."""
+    torch.manual_seed(0)
+    model = effnet_irnet()
+    feats = model.extract_feats(torch.rand(1, 3, 100, 132))
+    assert [tuple(f.shape[1:]) for f in feats] == [(24, 25, 33), (40, 13, 17), (112, 7, 9),
+                                                   (320, 7, 9), (1280, 7, 9)]
+    assert model(torch.rand(1, 3, 100, 132)).shape == (1, 1, 25, 33)
+    model.train()
+    assert not any(m.training for m in model.backbone.modules())
+    images = torch.rand(2, 3, 64, 80) * 255 - 127
+    images[..., 40:] += 100
+    labels = torch.zeros(2, 64, 80, dtype=torch.long)
+    labels[:, :, 40:] = 3
+    trunk = {k: v.clone() for k, v in model.backbone.state_dict().items()}
+    head = {k: v.clone() for k, v in model.boundary_head.state_dict().items()}
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-4)
+    loss = sum(model(images, relation_samples(labels), mode='loss').values())
+    loss.backward()
+    optimizer.step()
+    assert all(p.grad is None for p in model.backbone.parameters())
+    for key, value in model.backbone.state_dict().items():
+        assert torch.equal(value, trunk[key]), key  # weights and running statistics
+    changed = [k for k, v in model.boundary_head.state_dict().items()
+               if not torch.equal(v, head[k])]
+    assert sorted(changed) == sorted(k for k, _ in model.boundary_head.named_parameters())
+
+
+def test_effnet_irnet_configs_build_and_load_imagenet_weights():
+    from mmengine.config import Config
+
+    from wsss_mm.registry import MODELS
+    train_cfg = Config.fromfile('configs/demo/irnet_effnet-lite0_60iter_demo.py')
+    pseudo_cfg = Config.fromfile(
+        'configs/demo/pseudo_effnet-lite0-gradcam_irn-effnet-lite0_demo.py')
+    tiny_pseudo_cfg = Config.fromfile('configs/demo/pseudo_effnet-lite0-gradcam_irn_demo.py')
+    tiny_cfg = Config.fromfile('configs/demo/irnet_tiny-r18_60iter_demo.py')
+    assert pseudo_cfg.boundary_generator == train_cfg.model  # one IRNet architecture
+    assert pseudo_cfg.refiner == tiny_pseudo_cfg.refiner  # the same walk as the tiny IRNet's
+    assert pseudo_cfg.cam_generator == tiny_pseudo_cfg.cam_generator  # and the same seeds
+    classifier_cfg = Config.fromfile('configs/demo/cls_effnet-lite0-gap_15e_demo.py')
+    for key in ('mean', 'std'):  # the classifier's input normalization
+        assert train_cfg.model.data_preprocessor[key] == classifier_cfg.model.data_preprocessor[key]
+    # the same relation-label data as the tiny demo IRNet
+    assert train_cfg.train_dataloader == tiny_cfg.train_dataloader
+    assert train_cfg.train_cfg.max_iters == 60 and train_cfg.model.freeze_backbone
+    checkpoint = checkpoint_or_skip()
+    model = MODELS.build(train_cfg.model)
+    model.init_weights()
+    reference = torch.load(checkpoint, map_location='cpu', weights_only=True)
+    state = model.backbone.state_dict()
+    assert set(state) == {k for k in reference if not k.startswith('_fc.')}
+    for key, value in state.items():
+        assert torch.equal(value, reference[key]), key

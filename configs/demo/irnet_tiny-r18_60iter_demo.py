@@ -2,28 +2,11 @@
 # (no pretrained weights: freeze_backbone=False), 60 iterations of batch 8 on the relation
 # labels of the demo seeds (confident fg > 0.30, bg < 0.05, IRN's CRF), radius 5.
 # Point train_dataloader.dataset.seed_dir at the seeds' gen_pseudo work dir.
-_base_ = ['../_base_/default_runtime.py', '../_base_/models/irnet_tiny-r18.py']
-data_root = 'work_dirs/demo/data/VOCdevkit/VOC2012'
-model = {{_base_.boundary_generator}}
-train_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='LoadRelationLabels', fg_threshold=0.30, bg_threshold=0.05, crf=True),
-    # the generated 96 x 128 images are kept whole; photos are cropped to 256 for CPU speed
-    dict(type='RandomCrop', crop_size=(256, 256)),
-    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
-    dict(type='PackSegInputs'),
+_base_ = [
+    '../_base_/default_runtime.py', '../_base_/models/irnet_tiny-r18.py',
+    '../_base_/datasets/demo_relation_labels.py'
 ]
-train_dataloader = dict(
-    batch_size=8,
-    num_workers=0,
-    persistent_workers=False,
-    sampler=dict(type='InfiniteSampler', shuffle=True),
-    dataset=dict(
-        type='RelationLabelDataset',
-        dataset=dict(type='VOCImageLevelDataset', data_root=data_root,
-                     ann_file='ImageSets/Segmentation/train.txt'),
-        seed_dir='work_dirs/demo/irn_pseudo',
-        pipeline=train_pipeline))
+model = {{_base_.boundary_generator}}
 optim_wrapper = dict(
     type='OptimWrapper', optimizer=dict(type='SGD', lr=0.1, momentum=0.9, weight_decay=1e-4))
 param_scheduler = []

@@ -10,7 +10,7 @@ expects RGB inputs in [0, 255] normalized as (x - 127) / 128
 (:data:`EFFICIENTNET_LITE_MEAN`, :data:`EFFICIENTNET_LITE_STD`).
 """
 import math
-from typing import List, Optional, Tuple, Union
+from typing import List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn.functional as F
@@ -45,6 +45,8 @@ _LITE0_STAGES: Tuple[Tuple[int, int, int, int, int, int], ...] = (
 _STEM_CHANNELS = 32
 _HEAD_CHANNELS = 1280
 _IMAGENET_CLASSES = 1000
+#: Feature levels of ``out_indices``: the stem, the seven stages, the head (``_head_act``).
+_NUM_LEVELS = len(_LITE0_STAGES) + 2
 
 
 def efficientnet_lite0_checkpoint_path() -> str:
@@ -130,9 +132,11 @@ class EfficientNetLite0(BaseModule):
     """EfficientNet-Lite0 classifier / feature extractor.
 
     ``forward`` returns class scores ``[B, num_classes]`` (global average
-    pooling, dropout, ``_fc``), or, with ``num_classes=None``, the 1-tuple of
-    :meth:`forward_features` (for use as a backbone under a separate head, e.g.
-    DeepLab-v2's ASPP with ``output_stride`` 8 or 16).
+    pooling, dropout, ``_fc``), or, with ``num_classes=None``, the tuple of the
+    feature levels selected by ``out_indices`` (for use as a backbone under a
+    separate head: by default the 1-tuple of :meth:`forward_features`, e.g. for
+    DeepLab-v2's ASPP with ``output_stride`` 8 or 16; several levels for a
+    pyramid head such as IRNet's :class:`ClassBoundaryHead`).
     The head activation is the module ``_head_act``, the natural target layer
     of a CAM generator.
 
@@ -152,6 +156,11 @@ class EfficientNetLite0(BaseModule):
         norm_eval: Keep every BatchNorm in eval mode during training (ImageNet
             running statistics, not re-estimated from small fine-tuning batches;
             the affine parameters still learn).
+        out_indices: Feature levels returned by ``forward`` when ``num_classes`` is
+            None, in this order: 0 the stem (32 channels, stride 2), 1-7 the outputs
+            of the seven stages (16, 24, 40, 80, 112, 192, 320 channels; strides 2,
+            4, 8, 16, 16, 32, 32 at ``output_stride`` 32, capped at ``output_stride``),
+            8 the head activation (1280 channels, = :meth:`forward_features`).
         init_cfg: mmengine init config.
     """
 
@@ -162,10 +171,15 @@ class EfficientNetLite0(BaseModule):
                  pretrained: bool = False,
                  output_stride: int = 32,
                  norm_eval: bool = False,
+                 out_indices: Sequence[int] = (_NUM_LEVELS - 1, ),
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         if output_stride not in (8, 16, 32):
             raise ValueError(f'output_stride must be 8, 16 or 32, got {output_stride}')
+        self.out_indices = tuple(int(i) for i in out_indices)
+        if not self.out_indices or any(not 0 <= i < _NUM_LEVELS for i in self.out_indices):
+            raise ValueError(f'out_indices must be a non-empty sequence of levels in '
+                             f'0..{_NUM_LEVELS - 1}, got {tuple(out_indices)}')
         self.pretrained = pretrained
         self.output_stride = output_stride
         self.norm_eval = norm_eval
@@ -191,6 +205,9 @@ class EfficientNetLite0(BaseModule):
                         drop_path_rate=drop_path_rate * len(blocks) / num_blocks,
                         dilation=first_dilation if i == 0 else dilation))
         self._blocks = nn.ModuleList(blocks)
+        # index of the last block of each stage (level 1 + stage index)
+        self._stage_ends = tuple(
+            sum(stage[0] for stage in _LITE0_STAGES[:i + 1]) - 1 for i in range(len(_LITE0_STAGES)))
         self._conv_head = _Conv2dSame(_LITE0_STAGES[-1][-1], _HEAD_CHANNELS, 1)
         self._bn1 = _bn(_HEAD_CHANNELS)
         self._head_act = nn.ReLU6()
@@ -199,20 +216,33 @@ class EfficientNetLite0(BaseModule):
             self._dropout = nn.Dropout(dropout_ratio)
             self._fc = nn.Linear(_HEAD_CHANNELS, num_classes)
 
+    def forward_levels(self, x: Tensor, indices: Sequence[int]) -> Tuple[Tensor, ...]:
+        """Feature levels ``indices`` (see ``out_indices``) of images ``[B, 3, H, W]``, in
+        the given order; the network runs only as deep as the deepest one needs."""
+        deepest = max(indices)
+        num_stages = min(deepest, len(_LITE0_STAGES))
+        num_blocks = self._stage_ends[num_stages - 1] + 1 if num_stages else 0
+        x = self._stem_act(self._bn0(self._conv_stem(x)))
+        levels = [x]
+        for i, block in enumerate(self._blocks[:num_blocks]):
+            x = block(x)
+            if i in self._stage_ends:
+                levels.append(x)
+        if deepest == _NUM_LEVELS - 1:
+            levels.append(self._head_act(self._bn1(self._conv_head(x))))
+        return tuple(levels[i] for i in indices)
+
     def forward_features(self, x: Tensor) -> Tensor:
         """Last feature map ``[B, 1280, H/s, W/s]``, s = ``output_stride`` (``_conv_head``,
         ``_bn1``, ReLU6)."""
-        x = self._stem_act(self._bn0(self._conv_stem(x)))
-        for block in self._blocks:
-            x = block(x)
-        return self._head_act(self._bn1(self._conv_head(x)))
+        return self.forward_levels(x, (_NUM_LEVELS - 1, ))[0]
 
-    def forward(self, x: Tensor) -> Union[Tensor, Tuple[Tensor]]:
-        """Class scores ``[B, num_classes]``; with ``num_classes`` None the 1-tuple
-        ``(forward_features(x), )``, the backbone convention of the heads."""
-        features = self.forward_features(x)
+    def forward(self, x: Tensor) -> Union[Tensor, Tuple[Tensor, ...]]:
+        """Class scores ``[B, num_classes]``; with ``num_classes`` None the tuple of the
+        ``out_indices`` levels, the backbone convention of the heads."""
         if self.num_classes is None:
-            return (features, )
+            return self.forward_levels(x, self.out_indices)
+        features = self.forward_features(x)
         return self._fc(self._dropout(features.mean(dim=(-2, -1))))
 
     def train(self, mode: bool = True) -> 'EfficientNetLite0':

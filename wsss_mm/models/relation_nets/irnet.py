@@ -3,6 +3,7 @@ from typing import Dict, List, Optional, Union
 
 import torch
 from mmengine.model import BaseModel
+from mmseg.models.backbones import ResNet
 from mmseg.structures import SegDataSample
 from torch import Tensor
 
@@ -13,21 +14,26 @@ __all__ = ['IRNet']
 
 @MODELS.register_module()
 class IRNet(BaseModel):
-    """Frozen ResNet feature pyramid + class-boundary branch, trained by the affinity loss.
+    """Frozen backbone feature pyramid + class-boundary branch, trained by the affinity loss.
 
-    The backbone (mmseg ``ResNet``, IRN: depth 50, ``strides=(1, 2, 2, 1)``,
+    The backbone (IRN: mmseg ``ResNet`` of depth 50, ``strides=(1, 2, 2, 1)``,
     ImageNet weights) stays frozen in eval mode, as in IRN, whose features are
     detached; only ``boundary_head`` learns (``freeze_backbone=False`` trains
-    both, for backbones without pretrained weights). The pyramid is the stem (after
-    max-pooling, stride 4) and the four residual stages. This is the semantic
-    path of IRN; the displacement-field branch (instances) is not built.
+    both, for backbones without pretrained weights). With a ``ResNet`` the
+    pyramid is IRN's: the stem (after max-pooling, stride 4) and the four
+    residual stages (``ResNet.forward`` leaves out the stem); any other backbone
+    gives its levels as the tuple its ``forward`` returns (e.g.
+    :class:`EfficientNetLite0` with ``out_indices``), the first one at ``stride``.
+    This is the semantic path of IRN; the displacement-field branch (instances)
+    is not built.
 
     The relation labels are the ``gt_sem_seg`` of the samples at input
     resolution (0 background, class ids, ``ignore_index``); they are sampled
     at the centre of each stride-4 cell, as IRN's nearest 1/4 rescale.
 
     Args:
-        backbone: mmseg ``ResNet`` config (``deep_stem`` or not).
+        backbone: mmseg ``ResNet`` config (``deep_stem`` or not), or a backbone whose
+            ``forward`` returns the tuple of pyramid levels ``[B, C_i, h_i, w_i]``.
         boundary_head: :class:`ClassBoundaryHead` config.
         loss: :class:`AffinityLoss` config (IRN trains at radius 10).
         stride: Stride of the boundary grid (IRN: 4).
@@ -62,9 +68,12 @@ class IRNet(BaseModel):
         return self
 
     def extract_feats(self, inputs: Tensor) -> List[Tensor]:
-        """Stem (after max-pooling) and the four stage outputs of the backbone."""
+        """The pyramid levels: a ``ResNet``'s stem (after max-pooling) and four stage
+        outputs, another backbone's ``forward`` tuple."""
         backbone = self.backbone
         with torch.set_grad_enabled(torch.is_grad_enabled() and not self.freeze_backbone):
+            if not isinstance(backbone, ResNet):
+                return list(backbone(inputs))
             if backbone.deep_stem:
                 x = backbone.stem(inputs)
             else:
