@@ -4,14 +4,6 @@
 # Point train_dataloader.dataset.seed_dir at the seeds' gen_pseudo work dir.
 _base_ = [
     '../_base_/default_runtime.py', '../_base_/models/irnet_tiny-r18.py',
-    '../_base_/datasets/demo_relation_labels.py'
+    '../_base_/datasets/demo_relation_labels.py', '../_base_/schedules/irnet_sgd_60iter_demo.py'
 ]
 model = {{_base_.boundary_generator}}
-optim_wrapper = dict(
-    type='OptimWrapper', optimizer=dict(type='SGD', lr=0.1, momentum=0.9, weight_decay=1e-4))
-param_scheduler = []
-train_cfg = dict(type='IterBasedTrainLoop', max_iters=60)
-default_hooks = dict(
-    logger=dict(type='LoggerHook', interval=20),
-    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=60, max_keep_ckpts=1))
-log_processor = dict(by_epoch=False)
