@@ -64,11 +64,20 @@ def _check_compare(results, work, root, train_ids):
 def test_demo_reduced_on_generated_data(tmp_path):
     work = tmp_path / 'demo'
     run_tool(['tools/demo.py', '--work-dir', str(work), '--num-train', '16', '--num-val', '6',
-              '--cls-iters', '20', '--sod-iters', '10', '--seg-iters', '4', '--irnet-iters', '2'])
+              '--cls-iters', '20', '--sod-iters', '10', '--seg-iters', '4', '--irnet-iters', '2',
+              '--gt-segmentor'])
     root, train_ids = str(work / 'data' / 'VOCdevkit' / 'VOC2012'), [f'train_{i:05d}'
                                                                      for i in range(16)]
     results = _check(work, root, train_ids, [f'val_{i:05d}' for i in range(6)])
     _check_compare(results, work, root, train_ids)
+    # the upper bound: the same segmentor trained on the GT masks, in results and the table
+    checkpoint = open(work / 'segmentor_gt' / 'last_checkpoint').read().strip()
+    seg = reference_seg_scores(osp.join(REPO, results['seg_config']), checkpoint, root,
+                               [f'val_{i:05d}' for i in range(6)])
+    assert results['seg_gt_miou'] == pytest.approx(seg['mIoU'], abs=0.01 + 1e-9)
+    assert results['seg_gt_miou_crf'] == pytest.approx(seg['mIoU_crf'], abs=0.01 + 1e-9)
+    assert f"| MSCDeepLabV2 on GT masks (upper bound), val | {results['seg_gt_miou']:.2f} |" in \
+        (work / 'report.html').read_text()
     assert osp.isdir(work / 'data' / 'SOD' / 'DUTS-TR-Image')
 
 

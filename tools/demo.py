@@ -405,6 +405,9 @@ def main() -> None:
         ['MSCDeepLabV2, val', results['seg_miou']],
         ['MSCDeepLabV2 + CRF, val', results['seg_miou_crf']],
     ]
+    if args.gt_segmentor:
+        rows += [['MSCDeepLabV2 on GT masks (upper bound), val', results['seg_gt_miou']],
+                 ['MSCDeepLabV2 on GT masks + CRF, val', results['seg_gt_miou_crf']]]
     table = format_table([[n, f'{v:.2f}'] for n, v in rows], ['score (%)', 'value'])
     table += '\n\n' + format_table([[k, f'{v:.1f}'] for k, v in timings.items()],
                                    ['stage', 'seconds'])
