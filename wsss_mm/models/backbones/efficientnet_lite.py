@@ -45,8 +45,11 @@ _LITE0_STAGES: Tuple[Tuple[int, int, int, int, int, int], ...] = (
 _STEM_CHANNELS = 32
 _HEAD_CHANNELS = 1280
 _IMAGENET_CLASSES = 1000
-#: Feature levels of ``out_indices``: the stem, the seven stages, the head (``_head_act``).
-_NUM_LEVELS = len(_LITE0_STAGES) + 2
+#: Channels of the feature levels of ``out_indices``: the stem, the seven stages, the head
+#: (``_head_act``).
+LEVEL_CHANNELS: Tuple[int, ...] = (_STEM_CHANNELS, *(stage[-1] for stage in _LITE0_STAGES),
+                                   _HEAD_CHANNELS)
+_NUM_LEVELS = len(LEVEL_CHANNELS)
 
 
 def efficientnet_lite0_checkpoint_path() -> str:

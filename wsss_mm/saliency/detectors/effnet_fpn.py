@@ -15,14 +15,11 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
 
-from wsss_mm.models.backbones.efficientnet_lite import EfficientNetLite0
+from wsss_mm.models.backbones.efficientnet_lite import LEVEL_CHANNELS, EfficientNetLite0
 from wsss_mm.registry import MODELS
 from .base import BaseSaliencyDetector
 
 __all__ = ['EfficientNetLiteFPN']
-
-# Channels of the EfficientNet-Lite0 levels (stem, stages 1-7, head); see ``out_indices``.
-_LEVEL_CHANNELS = (32, 16, 24, 40, 80, 112, 192, 320, 1280)
 
 
 @MODELS.register_module()
@@ -72,7 +69,7 @@ class EfficientNetLiteFPN(BaseSaliencyDetector):
         if freeze_encoder:
             self.encoder.requires_grad_(False)
         self.laterals = nn.ModuleList(
-            nn.Conv2d(_LEVEL_CHANNELS[i], decoder_channels, 1) for i in levels)
+            nn.Conv2d(LEVEL_CHANNELS[i], decoder_channels, 1) for i in levels)
         self.smooths = nn.ModuleList(
             nn.Sequential(
                 nn.Conv2d(decoder_channels, decoder_channels, 3, padding=1, bias=False),
