@@ -33,7 +33,7 @@ import shutil
 import subprocess
 import sys
 import time
-from typing import Callable, Dict, List
+from typing import Callable, Dict, List, Optional
 
 import numpy as np
 import torch
@@ -131,6 +131,29 @@ def data_options(prefixes: List[str], root: str) -> List[str]:
     return [f'{p}.dataset.data_root={root}' for p in prefixes]
 
 
+def schedule_options(length: Optional[int], by_epoch: bool = False, validate: bool = True,
+                     poly_end: bool = False) -> List[str]:
+    """cfg-options that shorten a schedule to ``length`` iterations (epochs), checkpointing
+    (and validating) once at its end; ``poly_end`` also ends the first scheduler there.
+    Nothing when ``length`` is None (the config's schedule)."""
+    if not length:
+        return []
+    opts = [f'train_cfg.max_{"epochs" if by_epoch else "iters"}={length}',
+            f'default_hooks.checkpoint.interval={length}']
+    if validate:
+        opts.append(f'train_cfg.val_interval={length}')
+    if poly_end:
+        opts.append(f'param_scheduler.0.end={length}')
+    return opts
+
+
+def train(config: str, work_dir: str, options: List[str]) -> str:
+    """tools/train.py ``config`` into ``work_dir``; returns the path of its last checkpoint."""
+    run(['tools/train.py', config, '--work-dir', work_dir, '--cfg-options', *options])
+    with open(osp.join(work_dir, 'last_checkpoint'), encoding='utf-8') as f:
+        return osp.join(work_dir, f.read().strip())
+
+
 def saliency_only_miou(pseudo_config: str, root: str, split: str, pseudo_dir: str,
                        out_dir: str) -> Dict:
     """Ablation: Algorithm 1 with the attention maps set to zero (saliency alone).
@@ -181,12 +204,9 @@ def compare_methods(args: argparse.Namespace, preset: Dict[str, str], root: str,
     irnet_opts = [f'train_dataloader.dataset.dataset.data_root={root}',
                   f'train_dataloader.dataset.dataset.ann_file={args.train_split}',
                   f'train_dataloader.dataset.seed_dir={dirs["irn"]}',
-                  f'randomness.seed={args.seed}']
-    if args.irnet_iters:
-        irnet_opts += [f'train_cfg.max_iters={args.irnet_iters}',
-                       f'default_hooks.checkpoint.interval={args.irnet_iters}']
-    run(['tools/train.py', IRNET_CONFIG, '--work-dir', irnet_dir, '--cfg-options', *irnet_opts])
-    irnet_ckpt = osp.join(irnet_dir, open(osp.join(irnet_dir, 'last_checkpoint')).read().strip())
+                  f'randomness.seed={args.seed}'
+                  ] + schedule_options(args.irnet_iters, validate=False)
+    irnet_ckpt = train(IRNET_CONFIG, irnet_dir, irnet_opts)
     run(gen + [configs['irn'], '--work-dir', dirs['irn'], '--stages', 'cue,refine',
                '--cue-checkpoint', irnet_ckpt, '--cfg-options', *pseudo_opts])
     names = list(configs)
@@ -277,17 +297,9 @@ def main() -> None:
     cls_opts = data_options(['train_dataloader', 'val_dataloader', 'test_dataloader'], root) + [
         f'train_dataloader.dataset.ann_file={args.train_split}',
         f'val_dataloader.dataset.ann_file={args.val_split}', f'randomness.seed={args.seed}']
-    if args.cls_iters:
-        cls_opts += [f'train_cfg.max_iters={args.cls_iters}',
-                     f'train_cfg.val_interval={args.cls_iters}',
-                     f'default_hooks.checkpoint.interval={args.cls_iters}']
-    if args.cls_epochs:
-        cls_opts += [f'train_cfg.max_epochs={args.cls_epochs}',
-                     f'train_cfg.val_interval={args.cls_epochs}',
-                     f'default_hooks.checkpoint.interval={args.cls_epochs}']
-    run(['tools/train.py', args.classifier_config, '--work-dir', cls_dir, '--cfg-options',
-         *cls_opts])
-    cls_ckpt = osp.join(cls_dir, open(osp.join(cls_dir, 'last_checkpoint')).read().strip())
+    cls_opts += schedule_options(args.cls_iters) + schedule_options(args.cls_epochs,
+                                                                    by_epoch=True)
+    cls_ckpt = train(args.classifier_config, cls_dir, cls_opts)
     cls_metrics = osp.join(work, 'classifier_val.json')
     run(['tools/test.py', args.classifier_config, cls_ckpt, '--work-dir',
          osp.join(work, 'classifier_test'), '--out', cls_metrics, '--cfg-options',
@@ -305,14 +317,8 @@ def main() -> None:
         sod_dir = osp.join(work, 'saliency')
         sod_opts = data_options(['train_dataloader', 'val_dataloader', 'test_dataloader'],
                                 sod_root) + [f'randomness.seed={args.seed}']
-        if args.sod_iters:
-            sod_opts += [f'train_cfg.max_iters={args.sod_iters}',
-                         f'train_cfg.val_interval={args.sod_iters}',
-                         f'default_hooks.checkpoint.interval={args.sod_iters}',
-                         f'param_scheduler.0.end={args.sod_iters}']
-        run(['tools/train.py', SALIENCY_CONFIG, '--work-dir', sod_dir, '--cfg-options',
-             *sod_opts])
-        sod_ckpt = osp.join(sod_dir, open(osp.join(sod_dir, 'last_checkpoint')).read().strip())
+        sod_opts += schedule_options(args.sod_iters, poly_end=True)
+        sod_ckpt = train(SALIENCY_CONFIG, sod_dir, sod_opts)
         sod_metrics = osp.join(work, 'saliency_val.json')
         run(['tools/test.py', SALIENCY_CONFIG, sod_ckpt, '--work-dir',
              osp.join(work, 'saliency_test'), '--out', sod_metrics, '--cfg-options', *sod_opts])
@@ -358,15 +364,9 @@ def main() -> None:
             f'train_dataloader.dataset.pseudo_label_dir={label_dir}',
             f'train_dataloader.dataset.ann_file={args.train_split}',
             f'val_dataloader.dataset.ann_file={args.val_split}',
-            f'test_dataloader.dataset.ann_file={args.val_split}', f'randomness.seed={args.seed}']
-        if args.seg_iters:
-            seg_opts += [f'train_cfg.max_iters={args.seg_iters}',
-                         f'train_cfg.val_interval={args.seg_iters}',
-                         f'default_hooks.checkpoint.interval={args.seg_iters}',
-                         f'param_scheduler.0.end={args.seg_iters}']
-        run(['tools/train.py', args.seg_config, '--work-dir', seg_dir, '--cfg-options',
-             *seg_opts])
-        seg_ckpt = osp.join(seg_dir, open(osp.join(seg_dir, 'last_checkpoint')).read().strip())
+            f'test_dataloader.dataset.ann_file={args.val_split}', f'randomness.seed={args.seed}'
+        ] + schedule_options(args.seg_iters, poly_end=True)
+        seg_ckpt = train(args.seg_config, seg_dir, seg_opts)
         done(name)
         stage(test_name)
         seg_metrics = osp.join(work, f'{name}_val.json')
