@@ -9,17 +9,21 @@ which IRN, SEAM and MCTformer report seeds and pseudo labels. ``--split`` takes 
 of the config's ``pseudo_eval_splits`` (VOC: train, train_aug, val) or a split file;
 ``--gt-dir`` another mask folder. Every table and the JSON name the split and GT folder.
 Prints markdown tables and writes <work-dir>/eval_pseudo.json (or --out).
+The work dir's stage records (what gen_pseudo made them with) must match the config's
+values (where the data lives aside): a work dir made with another config is refused,
+naming each difference; the JSON names the recorded config and refiner.
 """
 import argparse
 import json
 import os.path as osp
-from typing import Dict
+from typing import Dict, Optional
 
 from mmengine.config import Config, DictAction
 
 from wsss_mm.evaluation import (evaluate_cams, evaluate_pseudo_labels, evaluate_saliency,
                                 format_table)
-from wsss_mm.io import WorkDirLayout
+from wsss_mm.io import (CUES, WorkDirLayout, config_differences, pseudo_stage_config,
+                        read_record, stage_files)
 from wsss_mm.registry import DATASETS
 from wsss_mm.utils.config_check import EVAL_PSEUDO_KEYS, apply_cfg_options
 from wsss_mm.utils.io import atomic_write_bytes
@@ -57,6 +61,33 @@ def eval_dataset_config(cfg: Config, split: str, gt_dir: str) -> dict:
     return data_cfg
 
 
+def check_recorded_config(cfg: Config, config: str, work_dir: str,
+                          tool: str) -> Optional[dict]:
+    """The labels' record of a gen_pseudo work dir (None without labels), after checking
+    that each of its stage folders records ``config``'s values for that stage (the data
+    location aside); exits naming every difference, and for folders without a record."""
+    layout = WorkDirLayout(work_dir)
+    problems = []
+    for stage in ('cam', *CUES, 'pseudo'):
+        folder = layout.folder(stage)
+        record = read_record(folder)
+        if record is None:
+            if stage_files(folder):
+                problems.append(f'{folder} has no record of what made it (an older wsss_mm): '
+                                f'rerun tools/gen_pseudo.py {config} --work-dir {work_dir} '
+                                '--overwrite')
+            continue
+        differences = config_differences(record, pseudo_stage_config(cfg, stage),
+                                         ignore=('pseudo_dataset', ))
+        if differences:
+            problems.append(f'{folder} was made with another config than {config} (recorded: '
+                            f'{record["info"].get("config")}):\n    '
+                            + '\n    '.join(differences))
+    if problems:
+        raise SystemExit(f'{tool}: ' + '\n'.join(problems))
+    return read_record(layout.folder('pseudo'))
+
+
 def main() -> None:
     args = parse_args()
     register_all_modules()
@@ -67,8 +98,12 @@ def main() -> None:
     items = [(info['img_id'], info['seg_map_path']) for info in infos]
     class_names = dataset.metainfo['seg_classes']
     layout = WorkDirLayout(args.work_dir)
+    labels_record = check_recorded_config(cfg, args.config, args.work_dir, 'eval_pseudo')
     protocol: Dict[str, object] = dict(split=dataset.ann_file, num_images=len(items),
                                        gt_dir=dataset.data_prefix['seg_map_path'])
+    if labels_record:
+        protocol['method'] = dict(config=labels_record['info'].get('config'),
+                                  refiner=labels_record['depends']['config']['refiner'])
     results: Dict[str, object] = dict(protocol=protocol)
     if layout.has('pseudo'):
         results['pseudo_labels'] = evaluate_pseudo_labels(layout, items, class_names)
