@@ -86,12 +86,10 @@ def test_killed_run_resumes_byte_identical(small_voc, classifier_ckpt, reference
     proc = subprocess.Popen([sys.executable, *_args(small_voc, classifier_ckpt, work)],
                             cwd=REPO, env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
-    from wsss_mm.utils.io import TEMP_PREFIX
-
-    def finished():  # labels written to the end (a killed writer may leave a temp file)
+    def finished():  # labels written to the end (not a killed writer's temp file, a record)
         folder = work / 'pseudo_labels'
-        return [n for n in os.listdir(folder) if not n.startswith(TEMP_PREFIX)] if osp.isdir(
-            folder) else []
+        return [n for n in os.listdir(folder) if n.endswith('.png') and not n.startswith('.')
+                ] if osp.isdir(folder) else []
 
     deadline = time.time() + 300
     while time.time() < deadline and not finished():

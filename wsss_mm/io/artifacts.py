@@ -8,6 +8,7 @@ A work dir of ``tools/gen_pseudo.py`` holds, per image id::
   relation_labels/<id>.png  IRN relation labels of the seeds (class ids, 0, 255 ignored)
   pseudo_labels/<id>.png    palette PNG of label values (the dataset's ids; 255 = ignore)
   vis/<id>.png              overlays: image | CAM per class | cue | pseudo label | GT
+  <folder>/.stage_record.json  what made the folder's files (:mod:`.stage_record`)
 
 Class ids are stored in the dataset's own id space (the values of its masks,
 ``metainfo['label_ids']``), so files are read without knowing the dataset.
