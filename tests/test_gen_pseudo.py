@@ -41,9 +41,9 @@ def classifier_ckpt(tmp_path_factory):
     return path
 
 
-def _args(voc, ckpt, work, *extra):
+def _args(voc, ckpt, work, *extra, options=()):
     return ['tools/gen_pseudo.py', CFG, '--classifier-checkpoint', ckpt, '--work-dir',
-            str(work), '--cfg-options', f'pseudo_dataset.data_root={voc}', *extra]
+            str(work), '--cfg-options', f'pseudo_dataset.data_root={voc}', *options, *extra]
 
 
 def _digest(work):
@@ -170,6 +170,8 @@ def test_eval_pseudo_agrees_with_mmseg_iou_metric(small_voc, reference_run):
     assert result['protocol'] == dict(split=split, num_images=6,
                                       gt_dir=osp.join(small_voc, 'SegmentationClass'))
     assert proc.stdout.count(f'split {split} (6 images), GT ') == 2
+    assert result['method'] == dict(config=CFG, refiner=dict(
+        type='SaliencyFusionRefiner', gamma1=0.2, gamma2=0.06, saliency_norm='none'))
     # train_aug is the option, against SegmentationClassAug
     out_aug = osp.join(reference_run, 'eval_aug.json')
     run_tool(['tools/eval_pseudo.py', CFG, '--work-dir', str(reference_run), '--out', out_aug,
@@ -218,11 +220,11 @@ def test_refine_sweep_relabels_every_image(small_voc, classifier_ckpt, reference
     shutil.copytree(reference_run, work)
     sweep = ['refiner.gamma1=0.6', 'refiner.gamma2=0.5']
     proc = run_tool(_args(small_voc, classifier_ckpt, work, '--stages', 'refine', '--vis',
-                          *sweep))
+                          options=sweep))
     assert '6 images done, 0 already done' in proc.stdout
     assert 'refiner.gamma1: 0.2 -> 0.6' in proc.stdout
     fresh = tmp_path / 'fresh'
-    run_tool(_args(small_voc, classifier_ckpt, fresh, '--vis', *sweep))
+    run_tool(_args(small_voc, classifier_ckpt, fresh, '--vis', options=sweep))
     assert _folder(work, 'pseudo_labels') != _folder(reference_run, 'pseudo_labels')
     assert _digest(work) == _digest(fresh)
     assert _folder(work, 'vis') == _folder(fresh, 'vis')
@@ -240,7 +242,7 @@ def test_changed_seeds_refused_until_overwrite(small_voc, classifier_ckpt, refer
     before = _tree(work)
     with pytest.raises(AssertionError, match=r'cam_input_size: \(absent\) -> 32|'
                        r'cam_input_size: null -> 32'):
-        run_tool(_args(small_voc, classifier_ckpt, work, 'cam_input_size=32'))
+        run_tool(_args(small_voc, classifier_ckpt, work, options=['cam_input_size=32']))
     other = tmp_path / 'other.pth'
     state = torch.load(classifier_ckpt, weights_only=True)
     state['state_dict'] = {k: v + 1 if v.is_floating_point() else v
@@ -250,10 +252,11 @@ def test_changed_seeds_refused_until_overwrite(small_voc, classifier_ckpt, refer
                        r'-> sha256 [0-9a-f]{12}\.\.(.|\n)*--overwrite'):
         run_tool(_args(small_voc, str(other), work, '--stages', 'cam'))
     assert _tree(work) == before, 'a refused run wrote or deleted files'
-    proc = run_tool(_args(small_voc, classifier_ckpt, work, '--overwrite', 'cam_input_size=32'))
+    proc = run_tool(_args(small_voc, classifier_ckpt, work, '--overwrite',
+                          options=['cam_input_size=32']))
     assert '6 images done, 0 already done' in proc.stdout
     fresh = tmp_path / 'fresh'
-    run_tool(_args(small_voc, classifier_ckpt, fresh, 'cam_input_size=32'))
+    run_tool(_args(small_voc, classifier_ckpt, fresh, options=['cam_input_size=32']))
     assert _digest(work) == _digest(fresh)
     assert not osp.isdir(work / 'vis') or os.listdir(work / 'vis') == []  # overlays of old labels
     # --stages cam --overwrite alone: the labels made from the old seeds are deleted too

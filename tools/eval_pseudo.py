@@ -101,17 +101,17 @@ def main() -> None:
     labels_record = check_recorded_config(cfg, args.config, args.work_dir, 'eval_pseudo')
     protocol: Dict[str, object] = dict(split=dataset.ann_file, num_images=len(items),
                                        gt_dir=dataset.data_prefix['seg_map_path'])
-    if labels_record:
-        protocol['method'] = dict(config=labels_record['info'].get('config'),
-                                  refiner=labels_record['depends']['config']['refiner'])
     results: Dict[str, object] = dict(protocol=protocol)
+    if labels_record:  # the method, as the work dir recorded it
+        results['method'] = dict(config=labels_record['info'].get('config'),
+                                 refiner=labels_record['depends']['config']['refiner'])
     if layout.has('pseudo'):
         results['pseudo_labels'] = evaluate_pseudo_labels(layout, items, class_names)
     if layout.has('cam'):
         results['cams'] = evaluate_cams(layout, items, class_names)
     if layout.has('saliency'):
         results['saliency'] = evaluate_saliency(layout, items, len(class_names))
-    if len(results) == 1:
+    if not set(results) - {'protocol', 'method'}:
         raise SystemExit(f'nothing to evaluate in {args.work_dir} '
                          '(no pseudo_labels/, cams/ or saliency/)')
     where = (f"split {protocol['split']} ({protocol['num_images']} images), "
