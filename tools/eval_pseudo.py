@@ -130,6 +130,9 @@ def main() -> None:
         header += ['pseudo IoU', 'precision', 'recall']
     if 'cams' in results:
         header.append(f"CAM IoU (t={results['cams']['best_threshold']:.2f})")
+    if labels_record:
+        print(f"Pseudo labels of {results['method']['config']} "
+              f"({results['method']['refiner'].get('type')}, as recorded in {args.work_dir})\n")
     print(f'Per class, {where}\n')
     print(format_table(rows, header))
     summary = []
