@@ -104,8 +104,3 @@ def test_work_dir_recorded_with_another_config_refused(tmp_path):
                        r'refiner.type: "ThresholdRefiner" -> "CRFRefiner"'):
         _run(CRF_CFG, '--pseudo-dirs', tmp_path / 'thr', '--work-dir', tmp_path / 'out')
     assert not osp.exists(tmp_path / 'out')
-    # labels with no record (an older wsss_mm) are refused too
-    import os
-    os.remove(labels / '.stage_record.json')
-    with pytest.raises(SystemExit, match='thr/pseudo_labels has no record of what made it'):
-        _run(CFG, '--pseudo-dirs', tmp_path / 'thr', '--work-dir', tmp_path / 'out')

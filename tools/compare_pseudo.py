@@ -10,7 +10,8 @@ GT of the first config's ``pseudo_eval_dataset`` (``--split`` / ``--gt-dir`` as
 tools/eval_pseudo.py): mIoU, per-class IoU, foreground precision / recall, and the
 seconds per image of each gen_pseudo stage (from its report). The method's refiner (and
 default name) is what its work dir recorded; a work dir whose records do not match its
-config is refused, naming each difference (tools/eval_pseudo.py). Writes
+config is refused, naming each difference (tools/eval_pseudo.py; labels without records
+are compared with a warning, under their config's refiner). Writes
 <work-dir>/compare_pseudo.md, .json and .png (image | GT | each method, same images).
 """
 import argparse
@@ -73,8 +74,9 @@ def main() -> None:
         cfg = Config.fromfile(config)
         apply_cfg_options(cfg, args.cfg_options, EVAL_PSEUDO_KEYS, 'compare_pseudo')
         record = check_recorded_config(cfg, config, pseudo_dir, 'compare_pseudo')
-        refiners.append(record['depends']['config']['refiner'].get('type'))
-        recorded.append(record['info'].get('config') or config)
+        refiner = record['depends']['config']['refiner'] if record else cfg.refiner
+        refiners.append(refiner.get('type'))
+        recorded.append(record['info'].get('config') if record else config)
     if not args.names:  # the config each work dir recorded
         names = [osp.splitext(osp.basename(c))[0] for c in recorded]
     cfg = Config.fromfile(args.configs[0])

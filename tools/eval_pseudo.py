@@ -11,11 +11,13 @@ of the config's ``pseudo_eval_splits`` (VOC: train, train_aug, val) or a split f
 Prints markdown tables and writes <work-dir>/eval_pseudo.json (or --out).
 The work dir's stage records (what gen_pseudo made them with) must match the config's
 values (where the data lives aside): a work dir made with another config is refused,
-naming each difference; the JSON names the recorded config and refiner.
+naming each difference (one without records, e.g. labels made elsewhere, is scored with a
+warning); the JSON names the recorded config and refiner.
 """
 import argparse
 import json
 import os.path as osp
+import warnings
 from typing import Dict, Optional
 
 from mmengine.config import Config, DictAction
@@ -63,9 +65,10 @@ def eval_dataset_config(cfg: Config, split: str, gt_dir: str) -> dict:
 
 def check_recorded_config(cfg: Config, config: str, work_dir: str,
                           tool: str) -> Optional[dict]:
-    """The labels' record of a gen_pseudo work dir (None without labels), after checking
+    """The labels' record of a gen_pseudo work dir (None without one), after checking
     that each of its stage folders records ``config``'s values for that stage (the data
-    location aside); exits naming every difference, and for folders without a record."""
+    location aside); exits naming every difference. Folders without a record (labels of
+    an older wsss_mm or of another code base) are scored with a warning."""
     layout = WorkDirLayout(work_dir)
     problems = []
     for stage in ('cam', *CUES, 'pseudo'):
@@ -73,9 +76,9 @@ def check_recorded_config(cfg: Config, config: str, work_dir: str,
         record = read_record(folder)
         if record is None:
             if stage_files(folder):
-                problems.append(f'{folder} has no record of what made it (an older wsss_mm): '
-                                f'rerun tools/gen_pseudo.py {config} --work-dir {work_dir} '
-                                '--overwrite')
+                warnings.warn(f'{tool}: {folder} has no record of what made it (not made by '
+                              f'this gen_pseudo): it cannot be checked against {config}',
+                              stacklevel=2)
             continue
         differences = config_differences(record, pseudo_stage_config(cfg, stage),
                                          ignore=('pseudo_dataset', ))
