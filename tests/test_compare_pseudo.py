@@ -1,5 +1,6 @@
 """tools/compare_pseudo.py on hand-made label maps: the table's numbers against values
-counted by hand, the picture, and the error for a method without labels."""
+counted by hand, the picture, the error for a method without labels, and work dirs whose
+records do not match their config."""
 import json
 import os.path as osp
 import runpy
@@ -12,6 +13,21 @@ from PIL import Image
 from conftest import REPO
 
 CFG = osp.join(REPO, 'configs', 'demo', 'pseudo_tiny-r18-gradcam_threshold_demo.py')
+CRF_CFG = osp.join(REPO, 'configs', 'demo', 'pseudo_tiny-r18-gradcam_crf_demo.py')
+
+
+def _record(work_dir, config, recorded_as):
+    """The stage records gen_pseudo writes for ``config`` (seeds and labels)."""
+    from mmengine.config import Config
+
+    from wsss_mm.io import make_record, pseudo_stage_config, record_digest, write_record
+    cfg = Config.fromfile(config)
+    cams = make_record('cam', pseudo_stage_config(cfg, 'cam'), split_ids=['a'])
+    labels = make_record('pseudo', pseudo_stage_config(cfg, 'pseudo'),
+                         upstream=dict(cam=record_digest(cams)), split_ids=['a'],
+                         info=dict(config=recorded_as))
+    write_record(osp.join(work_dir, 'cams'), cams)
+    write_record(osp.join(work_dir, 'pseudo_labels'), labels)
 
 
 def _run(*argv):
@@ -38,6 +54,7 @@ def test_table_and_picture_from_hand_made_labels(tmp_path):
     for name, pred in preds.items():
         (tmp_path / name / 'pseudo_labels').mkdir(parents=True)
         Image.fromarray(pred).save(tmp_path / name / 'pseudo_labels' / 'a.png')
+        _record(tmp_path / name, CFG, f'configs/{name}_method.py')
     (tmp_path / 'x' / 'gen_pseudo_report.json').write_text(
         json.dumps(dict(seconds_per_image=dict(cam=0.5, refine=0.25))))
     out = tmp_path / 'out'
@@ -64,5 +81,26 @@ def test_table_and_picture_from_hand_made_labels(tmp_path):
     picture = np.asarray(Image.open(out / 'compare_pseudo.png'))
     assert picture.shape[0] == 2 + 18 + 4 and picture.shape[1] == 4 * 4 + 3 * 4  # 4 tiles
 
+    # without --names a method is named by the config its work dir recorded
+    _run(CFG, '--pseudo-dirs', tmp_path / 'y', '--work-dir', tmp_path / 'out2', '--split',
+         'train', '--cfg-options', f'pseudo_eval_dataset.data_root={root}',
+         'pseudo_eval_dataset.label_source=mask')
+    method = json.load(open(tmp_path / 'out2' / 'compare_pseudo.json'))['methods'][0]
+    assert (method['name'], method['refiner']) == ('y_method', 'ThresholdRefiner')
+
     with pytest.raises(SystemExit, match='no pseudo labels in'):
         _run(CFG, '--pseudo-dirs', tmp_path / 'missing', '--work-dir', out)
+
+
+def test_work_dir_recorded_with_another_config_refused(tmp_path):
+    """A threshold run compared under the CRF config: refused, naming the refiner change
+    (it was labelled CRFRefiner)."""
+    labels = tmp_path / 'thr' / 'pseudo_labels'
+    labels.mkdir(parents=True)
+    Image.fromarray(np.zeros((2, 4), np.uint8)).save(labels / 'a.png')
+    _record(tmp_path / 'thr', CFG, 'configs/recorded_threshold.py')
+    with pytest.raises(SystemExit, match=r'thr/pseudo_labels was made with another config than '
+                       r'.*crf_demo.py \(recorded: configs/recorded_threshold.py\)(.|\n)*'
+                       r'refiner.type: "ThresholdRefiner" -> "CRFRefiner"'):
+        _run(CRF_CFG, '--pseudo-dirs', tmp_path / 'thr', '--work-dir', tmp_path / 'out')
+    assert not osp.exists(tmp_path / 'out')

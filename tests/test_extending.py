@@ -228,8 +228,8 @@ def test_gen_pseudo_runs_the_example_config(tmp_path):
     voc = make_synthetic_voc(str(tmp_path / 'voc'), num_train=3, num_val=1, size=(64, 80),
                              seed=7)
     work = tmp_path / 'work'
-    proc = run_tool(['tools/gen_pseudo.py', CFG, '--work-dir', str(work), '--cfg-options',
-                     f'pseudo_dataset.data_root={voc}'])
+    proc = run_tool(['tools/gen_pseudo.py', CFG, '--work-dir', str(work), '--random-weights',
+                     '--cfg-options', f'pseudo_dataset.data_root={voc}'])
     assert '3 images done' in proc.stdout
     for img_id in open(osp.join(voc, 'ImageSets/Segmentation/train.txt')).read().split():
         classes = set(np.flatnonzero(

@@ -41,9 +41,9 @@ def classifier_ckpt(tmp_path_factory):
     return path
 
 
-def _args(voc, ckpt, work, *extra):
+def _args(voc, ckpt, work, *extra, options=()):
     return ['tools/gen_pseudo.py', CFG, '--classifier-checkpoint', ckpt, '--work-dir',
-            str(work), '--cfg-options', f'pseudo_dataset.data_root={voc}', *extra]
+            str(work), '--cfg-options', f'pseudo_dataset.data_root={voc}', *options, *extra]
 
 
 def _digest(work):
@@ -86,12 +86,10 @@ def test_killed_run_resumes_byte_identical(small_voc, classifier_ckpt, reference
     proc = subprocess.Popen([sys.executable, *_args(small_voc, classifier_ckpt, work)],
                             cwd=REPO, env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
-    from wsss_mm.utils.io import TEMP_PREFIX
-
-    def finished():  # labels written to the end (a killed writer may leave a temp file)
+    def finished():  # labels written to the end (not a killed writer's temp file, a record)
         folder = work / 'pseudo_labels'
-        return [n for n in os.listdir(folder) if not n.startswith(TEMP_PREFIX)] if osp.isdir(
-            folder) else []
+        return [n for n in os.listdir(folder) if n.endswith('.png') and not n.startswith('.')
+                ] if osp.isdir(folder) else []
 
     deadline = time.time() + 300
     while time.time() < deadline and not finished():
@@ -172,6 +170,8 @@ def test_eval_pseudo_agrees_with_mmseg_iou_metric(small_voc, reference_run):
     assert result['protocol'] == dict(split=split, num_images=6,
                                       gt_dir=osp.join(small_voc, 'SegmentationClass'))
     assert proc.stdout.count(f'split {split} (6 images), GT ') == 2
+    assert result['method'] == dict(config=CFG, refiner=dict(
+        type='SaliencyFusionRefiner', gamma1=0.2, gamma2=0.06, saliency_norm='none'))
     # train_aug is the option, against SegmentationClassAug
     out_aug = osp.join(reference_run, 'eval_aug.json')
     run_tool(['tools/eval_pseudo.py', CFG, '--work-dir', str(reference_run), '--out', out_aug,
@@ -193,3 +193,126 @@ def test_eval_pseudo_agrees_with_mmseg_iou_metric(small_voc, reference_run):
     reference = metric.compute_metrics(metric.results)
     assert ours['mIoU'] == pytest.approx(reference['mIoU'], abs=0.01)
     assert ours['aAcc'] == pytest.approx(reference['aAcc'], abs=0.01)
+
+
+# ------------------------------------------------ stage records: what made each folder's files
+def _tree(work):
+    """sha256 of every file under a work dir (records, report and vis included)."""
+    out = {}
+    for folder, _, names in os.walk(work):
+        for name in names:
+            path = osp.join(folder, name)
+            with open(path, 'rb') as f:
+                out[osp.relpath(path, work)] = hashlib.sha256(f.read()).hexdigest()
+    return out
+
+
+def _folder(work, sub):
+    return {n: open(osp.join(work, sub, n), 'rb').read() for n in os.listdir(osp.join(work, sub))
+            if not n.startswith('.')}
+
+
+def test_refine_sweep_relabels_every_image(small_voc, classifier_ckpt, reference_run, tmp_path):
+    """The documented sweep (--stages refine with other thresholds) relabels all images and
+    redraws their overlays: the files equal a fresh run's with those thresholds."""
+    import shutil
+    work = tmp_path / 'sweep'
+    shutil.copytree(reference_run, work)
+    sweep = ['refiner.gamma1=0.6', 'refiner.gamma2=0.5']
+    proc = run_tool(_args(small_voc, classifier_ckpt, work, '--stages', 'refine', '--vis',
+                          options=sweep))
+    assert '6 images done, 0 already done' in proc.stdout
+    assert 'refiner.gamma1: 0.2 -> 0.6' in proc.stdout
+    fresh = tmp_path / 'fresh'
+    run_tool(_args(small_voc, classifier_ckpt, fresh, '--vis', options=sweep))
+    assert _folder(work, 'pseudo_labels') != _folder(reference_run, 'pseudo_labels')
+    assert _digest(work) == _digest(fresh)
+    assert _folder(work, 'vis') == _folder(fresh, 'vis')
+    report = json.load(open(work / 'gen_pseudo_report.json'))
+    assert report['records'] == json.load(open(fresh / 'gen_pseudo_report.json'))['records']
+
+
+def test_changed_seeds_refused_until_overwrite(small_voc, classifier_ckpt, reference_run,
+                                               tmp_path):
+    """Another CAM config or classifier: stop before writing anything, naming the change;
+    --overwrite recomputes (and the labels made from the seeds) as a fresh run would."""
+    import shutil
+    work = tmp_path / 'changed'
+    shutil.copytree(reference_run, work)
+    before = _tree(work)
+    with pytest.raises(AssertionError, match=r'cam_input_size: \(absent\) -> 32|'
+                       r'cam_input_size: null -> 32'):
+        run_tool(_args(small_voc, classifier_ckpt, work, options=['cam_input_size=32']))
+    other = tmp_path / 'other.pth'
+    state = torch.load(classifier_ckpt, weights_only=True)
+    state['state_dict'] = {k: v + 1 if v.is_floating_point() else v
+                           for k, v in state['state_dict'].items()}
+    torch.save(state, other)
+    with pytest.raises(AssertionError, match=r'classifier checkpoint: sha256 [0-9a-f]{12}\.\. '
+                       r'-> sha256 [0-9a-f]{12}\.\.(.|\n)*--overwrite'):
+        run_tool(_args(small_voc, str(other), work, '--stages', 'cam'))
+    assert _tree(work) == before, 'a refused run wrote or deleted files'
+    proc = run_tool(_args(small_voc, classifier_ckpt, work, '--overwrite',
+                          options=['cam_input_size=32']))
+    assert '6 images done, 0 already done' in proc.stdout
+    fresh = tmp_path / 'fresh'
+    run_tool(_args(small_voc, classifier_ckpt, fresh, options=['cam_input_size=32']))
+    assert _digest(work) == _digest(fresh)
+    assert not osp.isdir(work / 'vis') or os.listdir(work / 'vis') == []  # overlays of old labels
+    # --stages cam --overwrite alone: the labels made from the old seeds are deleted too
+    run_tool(_args(small_voc, classifier_ckpt, work, '--stages', 'cam', '--overwrite'))
+    assert [n for n in os.listdir(work / 'pseudo_labels')] == []
+    assert _folder(work, 'cams') == _folder(reference_run, 'cams')
+
+
+def test_outputs_without_record_refused(small_voc, classifier_ckpt, reference_run, tmp_path):
+    import shutil
+    work = tmp_path / 'old'
+    shutil.copytree(reference_run, work)
+    os.remove(work / 'cams' / '.stage_record.json')
+    before = _tree(work)
+    with pytest.raises(AssertionError, match=r'cams holds outputs without a record'):
+        run_tool(_args(small_voc, classifier_ckpt, work))
+    with pytest.raises(AssertionError, match=r'cams holds outputs without a record'):
+        run_tool(_args(small_voc, classifier_ckpt, work, '--stages', 'refine'))
+    assert _tree(work) == before
+
+
+def test_missing_checkpoints_refused(small_voc, tmp_path):
+    work = tmp_path / 'nockpt'
+    args = ['tools/gen_pseudo.py', CFG, '--work-dir', str(work), '--cfg-options',
+            f'pseudo_dataset.data_root={small_voc}']
+    with pytest.raises(AssertionError, match='no --classifier-checkpoint'):
+        run_tool(args)
+    irn = osp.join(REPO, 'configs', 'demo', 'pseudo_tiny-r18-gradcam_irn_demo.py')
+    with pytest.raises(AssertionError, match=r"no --cue-checkpoint: the boundary cue's network "
+                       r'\(IRNet\)'):
+        run_tool(['tools/gen_pseudo.py', irn] + args[2:] + ['--stages', 'cue'])
+    assert not osp.exists(work)
+
+
+def test_symlinked_stage_folder_refused(small_voc, classifier_ckpt, tmp_path):
+    """A stage folder linked to the dataset's GT masks: refused, naming it; GT untouched."""
+    import shutil
+    voc = tmp_path / 'voc'
+    shutil.copytree(small_voc, voc)
+    gt = voc / 'SegmentationClass'
+    before = _folder(voc, 'SegmentationClass')
+    work = tmp_path / 'linked'
+    work.mkdir()
+    os.symlink(gt, work / 'pseudo_labels')
+    with pytest.raises(AssertionError, match=r'linked/pseudo_labels is a symlink to .*'
+                       r'SegmentationClass, outside the work dir'):
+        run_tool(_args(str(voc), classifier_ckpt, work))
+    assert _folder(voc, 'SegmentationClass') == before
+
+
+def test_eval_pseudo_refuses_another_config(small_voc, reference_run):
+    """eval_pseudo with the threshold config on Algorithm 1's work dir names the changes."""
+    threshold = osp.join(REPO, 'configs', 'demo', 'pseudo_tiny-r18-gradcam_threshold_demo.py')
+    with pytest.raises(AssertionError, match=r'pseudo_labels was made with another config '
+                       r'(.|\n)*refiner.type: "SaliencyFusionRefiner" -> "ThresholdRefiner"'):
+        run_tool(['tools/eval_pseudo.py', threshold, '--work-dir', str(reference_run), '--out',
+                  osp.join(reference_run, 'x.json'), '--cfg-options',
+                  f'pseudo_eval_dataset.data_root={small_voc}'])
+    assert not osp.exists(osp.join(reference_run, 'x.json'))

@@ -8,7 +8,10 @@ tools/gen_pseudo.py wrote into its work dir: ``--pseudo-dirs`` names them in con
 order (default: ``<work-dir>/<config name>``). Every method is scored on the split and
 GT of the first config's ``pseudo_eval_dataset`` (``--split`` / ``--gt-dir`` as
 tools/eval_pseudo.py): mIoU, per-class IoU, foreground precision / recall, and the
-seconds per image of each gen_pseudo stage (from its report). Writes
+seconds per image of each gen_pseudo stage (from its report). The method's refiner (and
+default name) is what its work dir recorded; a work dir whose records do not match its
+config is refused, naming each difference (tools/eval_pseudo.py; labels without records
+are compared with a warning, under their config's refiner). Writes
 <work-dir>/compare_pseudo.md, .json and .png (image | GT | each method, same images).
 """
 import argparse
@@ -19,7 +22,8 @@ from typing import Dict, List
 
 from mmengine.config import Config, DictAction
 
-from eval_pseudo import eval_dataset_config  # tools/eval_pseudo.py, next to this file
+# tools/eval_pseudo.py, next to this file
+from eval_pseudo import check_recorded_config, eval_dataset_config
 from wsss_mm.evaluation import evaluate_pseudo_labels, format_table
 from wsss_mm.io import WorkDirLayout, read_label_map, read_optional_label_map, read_rgb
 from wsss_mm.registry import DATASETS
@@ -62,13 +66,19 @@ def main() -> None:
     if len(names) != len(args.configs) or len(dirs) != len(args.configs):
         sys.exit(f'compare_pseudo: {len(args.configs)} configs but {len(names)} names and '
                  f'{len(dirs)} pseudo dirs')
-    refiners = []
+    refiners, recorded = [], []
     for config, pseudo_dir in zip(args.configs, dirs):
         if not WorkDirLayout(pseudo_dir).has('pseudo'):
             sys.exit(f'compare_pseudo: no pseudo labels in {pseudo_dir}: run tools/gen_pseudo.py '
                      f'{config} --work-dir {pseudo_dir} first (or pass --pseudo-dirs)')
         cfg = Config.fromfile(config)
-        refiners.append(cfg.refiner.get('type'))
+        apply_cfg_options(cfg, args.cfg_options, EVAL_PSEUDO_KEYS, 'compare_pseudo')
+        record = check_recorded_config(cfg, config, pseudo_dir, 'compare_pseudo')
+        refiner = record['depends']['config']['refiner'] if record else cfg.refiner
+        refiners.append(refiner.get('type'))
+        recorded.append(record['info'].get('config') if record else config)
+    if not args.names:  # the config each work dir recorded
+        names = [osp.splitext(osp.basename(c))[0] for c in recorded]
     cfg = Config.fromfile(args.configs[0])
     apply_cfg_options(cfg, args.cfg_options, EVAL_PSEUDO_KEYS, 'compare_pseudo')
     dataset = DATASETS.build(eval_dataset_config(cfg, args.split, args.gt_dir))

@@ -20,8 +20,9 @@ non-crowd object covers them). Image-level labels are the categories of all the 
 annotations, crowd included, as ReCAM's label vectors.
 
 Resumable: masks that exist are kept (each is written atomically), so a killed run
-continues; the label file and lists are rewritten at the end. Memory: the JSON (about
-2-3 GB in pycocotools for train2014) plus one image's masks at a time.
+continues; the label file and lists are rewritten at the end. OUT_DIR/.convert_coco/<split>/
+records the annotation file's sha256: a rerun of the split from another file is refused.
+Memory: the JSON (about 2-3 GB in pycocotools for train2014) plus one image's masks at a time.
 """
 import argparse
 import os.path as osp
@@ -34,7 +35,7 @@ from pycocotools.coco import COCO
 from tqdm import tqdm
 
 from wsss_mm.datasets import COCOImageLevelDataset, read_cls_labels, write_cls_labels
-from wsss_mm.io import write_label_map
+from wsss_mm.io import make_record, stage_state, write_label_map, write_record
 from wsss_mm.utils.io import atomic_write_bytes, remove_stale_temp_files
 
 MASK_DIR = 'SegmentationClass'
@@ -88,6 +89,16 @@ def main() -> None:
     split = args.split_name or re.sub(r'^instances_', '',
                                       osp.splitext(osp.basename(args.annotation_json))[0])
     mask_dir = osp.join(args.out_dir, MASK_DIR)
+    # what this split's masks are made from (wsss_mm/io/stage_record.py): never two files' mix
+    record_dir = osp.join(args.out_dir, '.convert_coco', split)
+    record = make_record('convert_coco', dict(split=split, mask_dir=MASK_DIR),
+                         checkpoints={'annotation file': args.annotation_json})
+    state, differences = stage_state(record_dir, record)
+    if state == 'changed':
+        raise SystemExit(f'convert_coco: the {split} masks in {mask_dir} were made from other '
+                         f'inputs ({"; ".join(differences)}): delete {mask_dir} and '
+                         f'{record_dir}, or choose another OUT_DIR')
+    write_record(record_dir, record)
     remove_stale_temp_files(mask_dir)
     palette = COCOImageLevelDataset.METAINFO['palette']
     labels: Dict[str, np.ndarray] = {}

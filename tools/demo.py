@@ -22,6 +22,13 @@ Stages (each one the same tool a user runs, with timings):
   upper bound with --gt-segmentor (default for effnet): the same segmentor trained on the
               train split's GT masks (SegmentationClass) and tested the same way
 Writes <work-dir>/results.json, <work-dir>/report.html and prints one table.
+
+Each stage folder records what made it (wsss_mm.io.stage_record: the merged config and
+options, the checkpoints and upstream stages it read, the seed); a rerun reuses a stage
+whose record matches and recomputes one whose inputs changed, saying which and why
+("pseudo: reused (record matches)", "classifier: recomputed: options ... seed=0 -> 1").
+The demo marks the work dirs it creates (.wsss_mm_demo); --fresh deletes only such a dir,
+and refuses one that holds the data root, the repository or entries the demo did not make.
 """
 import argparse
 import glob
@@ -33,7 +40,7 @@ import shutil
 import subprocess
 import sys
 import time
-from typing import Callable, Dict, List, Optional
+from typing import Callable, Dict, List, Optional, Sequence
 
 import numpy as np
 import torch
@@ -46,7 +53,8 @@ from mmengine.config import Config  # noqa: E402
 from wsss_mm.datasets import read_split  # noqa: E402
 from wsss_mm.datasets.synthetic import make_synthetic_sod, make_synthetic_voc  # noqa: E402
 from wsss_mm.evaluation import evaluate_pseudo_labels, format_table  # noqa: E402
-from wsss_mm.io import WorkDirLayout, read_saliency, write_label_map  # noqa: E402
+from wsss_mm.io import (WorkDirLayout, make_record, read_saliency, record_digest,  # noqa: E402
+                        stage_state, write_label_map, write_record)
 from wsss_mm.pseudo import SaliencyFusionRefiner  # noqa: E402
 from wsss_mm.registry import DATASETS  # noqa: E402
 from wsss_mm.utils.io import atomic_write_bytes  # noqa: E402
@@ -73,6 +81,14 @@ PRESETS = {
                    irn='pseudo_effnet-lite0-gradcam_irn_demo.py'),
 }
 IRNET_CONFIG = osp.join(DEMO, 'irnet_tiny-r18_60iter_demo.py')
+#: the file that marks a work dir as made by the demo (--fresh deletes only such a dir)
+MARKER = '.wsss_mm_demo'
+#: every entry the demo creates in its work dir
+DEMO_ENTRIES = {MARKER, 'data', 'classifier', 'classifier_test', 'classifier_val.json',
+                'saliency', 'saliency_test', 'saliency_val.json', 'pseudo', 'eval_pseudo.json',
+                'saliency_only', 'compare', 'segmentor', 'seg_test', 'segmentor_val.json',
+                'segmentor_gt', 'segmentor_gt_test', 'segmentor_gt_val.json', 'results.json',
+                'report.html'}
 SALIENCY_CONFIG = osp.join(DEMO, 'saliency_u2netp-64_200iter_demo.py')
 
 
@@ -112,7 +128,8 @@ def parse_args() -> argparse.Namespace:
                         'seeds (threshold, CRF, IRN) and compare all with tools/compare_pseudo.py')
     parser.add_argument('--irnet-iters', type=int, help='override the IRNet iterations')
     parser.add_argument('--seed', type=int, default=0)
-    parser.add_argument('--fresh', action='store_true', help='delete the work dir first')
+    parser.add_argument('--fresh', action='store_true', help='delete the work dir first (only '
+                        'a work dir the demo made, without the data root or other files)')
     return parser.parse_args()
 
 
@@ -150,8 +167,69 @@ def schedule_options(length: Optional[int], by_epoch: bool = False, validate: bo
 def train(config: str, work_dir: str, options: List[str]) -> str:
     """tools/train.py ``config`` into ``work_dir``; returns the path of its last checkpoint."""
     run(['tools/train.py', config, '--work-dir', work_dir, '--cfg-options', *options])
+    return last_checkpoint(work_dir)
+
+
+def last_checkpoint(work_dir: str) -> str:
+    """The last checkpoint tools/train.py wrote into ``work_dir``."""
     with open(osp.join(work_dir, 'last_checkpoint'), encoding='utf-8') as f:
         return osp.join(work_dir, f.read().strip())
+
+
+def prepare_work_dir(work: str, fresh: bool, data_root: Optional[str]) -> None:
+    """Create the work dir, marked as the demo's when it is new or empty; with ``fresh``
+    delete it first, only where it is the demo's own (:data:`MARKER`, nothing but the
+    entries the demo makes, neither the repository nor the data root inside).
+
+    Raises:
+        SystemExit: naming the reason, when ``fresh`` must not delete ``work``.
+    """
+    if fresh and osp.lexists(work):
+        real = osp.realpath(work)
+        for path, what in ((REPO, 'the repository'), (data_root, 'the data root')):
+            if path and osp.commonpath([real, osp.realpath(path)]) == real:
+                raise SystemExit(f'demo --fresh: {work} contains {what} ({path}): refusing to '
+                                 'delete it')
+        if osp.islink(work) or not osp.isfile(osp.join(work, MARKER)):
+            raise SystemExit(f'demo --fresh: {work} was not made by the demo (no {MARKER} in '
+                             'it): refusing to delete it; delete it yourself or choose another '
+                             '--work-dir')
+        foreign = sorted(set(os.listdir(work)) - DEMO_ENTRIES)
+        if foreign:
+            raise SystemExit(f'demo --fresh: {work} holds entries the demo did not make '
+                             f'({", ".join(foreign)}): refusing to delete it')
+        shutil.rmtree(work)
+    new = not osp.isdir(work) or not os.listdir(work)
+    os.makedirs(work, exist_ok=True)
+    if new:
+        atomic_write_bytes(osp.join(work, MARKER), b'made by tools/demo.py\n')
+
+
+def config_values(config: str, options: List[str]) -> Dict:
+    """What a tool run depends on: the config (with its bases) and the command's options."""
+    return dict(config=Config.fromfile(config).to_dict(),
+                options=dict(o.split('=', 1) for o in options))
+
+
+def reuse_or_run(name: str, folder: str, record: Dict, compute: Callable[[], None],
+                 outputs: Sequence[str] = ()) -> None:
+    """Run ``compute`` (which fills ``folder`` and writes ``outputs``) unless the folder's
+    record matches ``record`` and the outputs exist; says which and why. The record is
+    written when the stage has finished, so a stage stopped half-way runs again; a
+    recomputed stage starts from an empty folder."""
+    state, differences = stage_state(folder, record)
+    if state == 'same' and not all(osp.isfile(o) for o in outputs):
+        state, differences = 'changed', ['an output is missing']
+    if state == 'same':
+        print(f'[demo] {name}: reused (record matches)', flush=True)
+        return
+    why = dict(new='nothing stored', unrecorded='stored without a record',
+               changed='; '.join(differences))[state]
+    print(f'[demo] {name}: recomputed: {why}', flush=True)
+    if osp.isdir(folder):
+        shutil.rmtree(folder)
+    compute()
+    write_record(folder, record)
 
 
 def saliency_only_miou(pseudo_config: str, root: str, split: str, pseudo_dir: str,
@@ -182,38 +260,50 @@ def saliency_only_miou(pseudo_config: str, root: str, split: str, pseudo_dir: st
 
 def compare_methods(args: argparse.Namespace, preset: Dict[str, str], root: str,
                     cls_ckpt: str, pseudo_opts: List[str], pseudo_dir: str, out_dir: str,
-                    stage: Callable[[str], None], done: Callable[[str], None]) -> List[Dict]:
+                    upstream: Dict[str, str], stage: Callable[[str], None],
+                    done: Callable[[str], None]) -> List[Dict]:
     """The other pseudo-label methods from the same seeds, compared on the train split.
 
     Runs the commands of docs/pipeline.md ("Comparing pseudo-label methods"): the seeds
     thresholded and CRF-refined, IRN (seed CAMs, IRNet trained on their relation labels,
     boundaries and random walk), then tools/compare_pseudo.py on these and the demo's
-    Algorithm 1 labels. Returns compare_pseudo.json's methods (name, refiner, mIoU, ...).
+    Algorithm 1 labels (reused where ``out_dir``'s record matches: the same configs,
+    options, classifier and ``upstream`` records). Returns compare_pseudo.json's methods
+    (name, refiner, mIoU, ...).
     """
     stage('compare')
     dirs = dict(cam=osp.join(out_dir, 'cam'), crf=osp.join(out_dir, 'crf'),
                 xu2019=pseudo_dir, irn=osp.join(out_dir, 'irn'))
     configs = dict(cam=preset['threshold'], crf=preset['crf'], xu2019=args.pseudo_config,
                    irn=preset['irn'])
-    gen = ['tools/gen_pseudo.py', '--classifier-checkpoint', cls_ckpt]
-    for name in ('cam', 'crf'):
-        run(gen + [configs[name], '--work-dir', dirs[name], '--cfg-options', *pseudo_opts])
-    run(gen + [configs['irn'], '--work-dir', dirs['irn'], '--stages', 'cam', '--cfg-options',
-               *pseudo_opts])
     irnet_dir = osp.join(out_dir, 'irnet')
     irnet_opts = [f'train_dataloader.dataset.dataset.data_root={root}',
                   f'train_dataloader.dataset.dataset.ann_file={args.train_split}',
                   f'train_dataloader.dataset.seed_dir={dirs["irn"]}',
                   f'randomness.seed={args.seed}'
                   ] + schedule_options(args.irnet_iters, validate=False)
-    irnet_ckpt = train(IRNET_CONFIG, irnet_dir, irnet_opts)
-    run(gen + [configs['irn'], '--work-dir', dirs['irn'], '--stages', 'cue,refine',
-               '--cue-checkpoint', irnet_ckpt, '--cfg-options', *pseudo_opts])
     names = list(configs)
-    run(['tools/compare_pseudo.py', *[configs[n] for n in names], '--names', *names,
-         '--pseudo-dirs', *[dirs[n] for n in names], '--work-dir', out_dir, '--split',
-         args.train_split, '--cfg-options', f'pseudo_eval_dataset.data_root={root}'])
-    with open(osp.join(out_dir, 'compare_pseudo.json'), encoding='utf-8') as f:
+
+    def compute():
+        gen = ['tools/gen_pseudo.py', '--classifier-checkpoint', cls_ckpt]
+        for name in ('cam', 'crf'):
+            run(gen + [configs[name], '--work-dir', dirs[name], '--cfg-options', *pseudo_opts])
+        run(gen + [configs['irn'], '--work-dir', dirs['irn'], '--stages', 'cam',
+                   '--cfg-options', *pseudo_opts])
+        irnet_ckpt = train(IRNET_CONFIG, irnet_dir, irnet_opts)
+        run(gen + [configs['irn'], '--work-dir', dirs['irn'], '--stages', 'cue,refine',
+                   '--cue-checkpoint', irnet_ckpt, '--cfg-options', *pseudo_opts])
+        run(['tools/compare_pseudo.py', *[configs[n] for n in names], '--names', *names,
+             '--pseudo-dirs', *[dirs[n] for n in names], '--work-dir', out_dir, '--split',
+             args.train_split, '--cfg-options', f'pseudo_eval_dataset.data_root={root}'])
+
+    record = make_record('compare', dict(
+        methods={n: config_values(configs[n], pseudo_opts) for n in ('cam', 'crf', 'irn')},
+        irnet=config_values(IRNET_CONFIG, irnet_opts), split=args.train_split),
+        checkpoints=dict(classifier=cls_ckpt), upstream=upstream)
+    out_json = osp.join(out_dir, 'compare_pseudo.json')
+    reuse_or_run('compare', out_dir, record, compute, outputs=[out_json])
+    with open(out_json, encoding='utf-8') as f:
         methods = json.load(f)['methods']
     done('compare')
     return [dict(name=m['name'], refiner=m['refiner'], mIoU=round(m['mIoU'], 2),
@@ -262,9 +352,7 @@ def main() -> None:
     args.classifier_config = args.classifier_config or preset['classifier']
     args.pseudo_config = args.pseudo_config or preset[f'pseudo_{args.saliency}']
     work = osp.abspath(args.work_dir)
-    if args.fresh and osp.isdir(work):
-        shutil.rmtree(work)
-    os.makedirs(work, exist_ok=True)
+    prepare_work_dir(work, args.fresh, args.data_root)
     timings: Dict[str, float] = {}
     results: Dict = {}
 
@@ -276,19 +364,32 @@ def main() -> None:
         timings[name] = round(time.time() - timings[name], 1)
         print(f'[demo] {name} done in {timings[name]:.1f} s', flush=True)
 
-    # data
+    # data: the generated sets (reused while their settings match)
     stage('data')
-    if args.data_root:
-        root = osp.abspath(args.data_root)
-    else:
-        root = make_synthetic_voc(osp.join(work, 'data'), num_train=args.num_train,
-                                  num_val=args.num_val, seed=args.seed)
-    sod_root = osp.join(work, 'data', 'SOD')
-    if args.saliency == 'u2netp':
-        make_synthetic_sod(sod_root, num_images=160, seed=args.seed + 1, split='TR')
-        make_synthetic_sod(sod_root, num_images=40, seed=args.seed + 2, split='TE')
+    data_dir = osp.join(work, 'data')
+    sod_root = osp.join(data_dir, 'SOD')
+    root = osp.abspath(args.data_root) if args.data_root else osp.join(
+        data_dir, 'VOCdevkit', 'VOC2012')
+
+    def generate():
+        if not args.data_root:
+            make_synthetic_voc(data_dir, num_train=args.num_train, num_val=args.num_val,
+                               seed=args.seed)
+        if args.saliency == 'u2netp':
+            make_synthetic_sod(sod_root, num_images=160, seed=args.seed + 1, split='TR')
+            make_synthetic_sod(sod_root, num_images=40, seed=args.seed + 2, split='TE')
+
+    generated = make_record('data', dict(
+        voc=None if args.data_root else dict(num_train=args.num_train, num_val=args.num_val,
+                                             seed=args.seed),
+        sod=dict(seed=args.seed) if args.saliency == 'u2netp' else None))
+    if not args.data_root or args.saliency == 'u2netp':
+        reuse_or_run('data', sod_root if args.data_root else data_dir, generated, generate)
     train_ids = read_split(osp.join(root, args.train_split))
     val_ids = read_split(osp.join(root, args.val_split))
+    data = dict(data=record_digest(make_record(
+        'data', dict(root=root, train_split=args.train_split, val_split=args.val_split),
+        upstream=dict(generated=record_digest(generated)), split_ids=train_ids + val_ids)))
     done('data')
 
     # stage 1: classifier
@@ -299,11 +400,18 @@ def main() -> None:
         f'val_dataloader.dataset.ann_file={args.val_split}', f'randomness.seed={args.seed}']
     cls_opts += schedule_options(args.cls_iters) + schedule_options(args.cls_epochs,
                                                                     by_epoch=True)
-    cls_ckpt = train(args.classifier_config, cls_dir, cls_opts)
     cls_metrics = osp.join(work, 'classifier_val.json')
-    run(['tools/test.py', args.classifier_config, cls_ckpt, '--work-dir',
-         osp.join(work, 'classifier_test'), '--out', cls_metrics, '--cfg-options',
-         *cls_opts])
+
+    def classifier():
+        ckpt = train(args.classifier_config, cls_dir, cls_opts)
+        run(['tools/test.py', args.classifier_config, ckpt, '--work-dir',
+             osp.join(work, 'classifier_test'), '--out', cls_metrics, '--cfg-options',
+             *cls_opts])
+
+    reuse_or_run('classifier', cls_dir, make_record(
+        'classifier', config_values(args.classifier_config, cls_opts), upstream=data),
+        classifier, outputs=[cls_metrics])
+    cls_ckpt = last_checkpoint(cls_dir)
     results.update({f'classifier_val_{k.split("/")[-1]}': round(v, 2)
                     for k, v in json.load(open(cls_metrics)).items()})
     done('classifier')
@@ -312,16 +420,25 @@ def main() -> None:
     pseudo_opts = [f'pseudo_dataset.data_root={root}',
                    f'pseudo_dataset.ann_file={args.train_split}',
                    f'pseudo_eval_dataset.data_root={root}']
+    checkpoints = dict(classifier=cls_ckpt)
     if args.saliency == 'u2netp':
         stage('saliency')
         sod_dir = osp.join(work, 'saliency')
         sod_opts = data_options(['train_dataloader', 'val_dataloader', 'test_dataloader'],
                                 sod_root) + [f'randomness.seed={args.seed}']
         sod_opts += schedule_options(args.sod_iters, poly_end=True)
-        sod_ckpt = train(SALIENCY_CONFIG, sod_dir, sod_opts)
         sod_metrics = osp.join(work, 'saliency_val.json')
-        run(['tools/test.py', SALIENCY_CONFIG, sod_ckpt, '--work-dir',
-             osp.join(work, 'saliency_test'), '--out', sod_metrics, '--cfg-options', *sod_opts])
+
+        def saliency():
+            ckpt = train(SALIENCY_CONFIG, sod_dir, sod_opts)
+            run(['tools/test.py', SALIENCY_CONFIG, ckpt, '--work-dir',
+                 osp.join(work, 'saliency_test'), '--out', sod_metrics, '--cfg-options',
+                 *sod_opts])
+
+        reuse_or_run('saliency', sod_dir, make_record(
+            'saliency', config_values(SALIENCY_CONFIG, sod_opts),
+            upstream=dict(data=record_digest(generated))), saliency, outputs=[sod_metrics])
+        sod_ckpt = checkpoints['saliency'] = last_checkpoint(sod_dir)
         results.update({f'sod_val_{k.split("/")[-1]}': round(v, 4)
                         for k, v in json.load(open(sod_metrics)).items()})
         pseudo_opts.append(f'saliency_generator.detector.init_cfg.checkpoint={sod_ckpt}')
@@ -330,8 +447,11 @@ def main() -> None:
     # stages 1-3: pseudo labels
     stage('pseudo')
     pseudo_dir = osp.join(work, 'pseudo')
-    run(['tools/gen_pseudo.py', args.pseudo_config, '--classifier-checkpoint', cls_ckpt,
-         '--work-dir', pseudo_dir, '--vis', '--cfg-options', *pseudo_opts])
+    pseudo_record = make_record('pseudo', config_values(args.pseudo_config, pseudo_opts),
+                                checkpoints=checkpoints, upstream=data)
+    reuse_or_run('pseudo', pseudo_dir, pseudo_record, lambda: run([
+        'tools/gen_pseudo.py', args.pseudo_config, '--classifier-checkpoint', cls_ckpt,
+        '--work-dir', pseudo_dir, '--vis', '--cfg-options', *pseudo_opts]))
     done('pseudo')
 
     stage('eval')
@@ -352,11 +472,15 @@ def main() -> None:
     done('eval')
 
     if args.compare:
-        results['compare'] = compare_methods(args, preset, root, cls_ckpt, pseudo_opts,
-                                             pseudo_dir, osp.join(work, 'compare'), stage, done)
+        results['compare'] = compare_methods(
+            args, preset, root, cls_ckpt, pseudo_opts, pseudo_dir, osp.join(work, 'compare'),
+            dict(data, pseudo=record_digest(pseudo_record)), stage, done)
 
     # stage 4: segmentor on pseudo labels (and on GT masks), tested with and without CRF
-    def segmentor(name: str, test_name: str, label_dir: str, draw: bool) -> Dict[str, float]:
+    def segmentor(name: str, test_name: str, label_dir: str, labels: Dict[str, str],
+                  draw: bool) -> Dict[str, float]:
+        """Train (reused while its record matches: config, options, ``labels`` records)
+        and test a segmentor."""
         stage(name)
         seg_dir = osp.join(work, name)
         seg_opts = data_options(['train_dataloader', 'val_dataloader', 'test_dataloader'],
@@ -366,7 +490,10 @@ def main() -> None:
             f'val_dataloader.dataset.ann_file={args.val_split}',
             f'test_dataloader.dataset.ann_file={args.val_split}', f'randomness.seed={args.seed}'
         ] + schedule_options(args.seg_iters, poly_end=True)
-        seg_ckpt = train(args.seg_config, seg_dir, seg_opts)
+        reuse_or_run(name, seg_dir, make_record(
+            name, config_values(args.seg_config, seg_opts), upstream=labels),
+            lambda: train(args.seg_config, seg_dir, seg_opts))
+        seg_ckpt = last_checkpoint(seg_dir)
         done(name)
         stage(test_name)
         seg_metrics = osp.join(work, f'{name}_val.json')
@@ -378,10 +505,11 @@ def main() -> None:
         done(test_name)
         return json.load(open(seg_metrics))
 
-    seg = segmentor('segmentor', 'test', osp.join(pseudo_dir, 'pseudo_labels'), draw=True)
+    seg = segmentor('segmentor', 'test', osp.join(pseudo_dir, 'pseudo_labels'),
+                    dict(data, pseudo=record_digest(pseudo_record)), draw=True)
     results.update(seg_miou=round(seg['mIoU'], 2), seg_miou_crf=round(seg['mIoU_crf'], 2))
     if args.gt_segmentor:
-        seg = segmentor('segmentor_gt', 'test_gt', osp.join(root, 'SegmentationClass'),
+        seg = segmentor('segmentor_gt', 'test_gt', osp.join(root, 'SegmentationClass'), data,
                         draw=False)
         results.update(seg_gt_miou=round(seg['mIoU'], 2),
                        seg_gt_miou_crf=round(seg['mIoU_crf'], 2))

@@ -9,17 +9,23 @@ which IRN, SEAM and MCTformer report seeds and pseudo labels. ``--split`` takes 
 of the config's ``pseudo_eval_splits`` (VOC: train, train_aug, val) or a split file;
 ``--gt-dir`` another mask folder. Every table and the JSON name the split and GT folder.
 Prints markdown tables and writes <work-dir>/eval_pseudo.json (or --out).
+The work dir's stage records (what gen_pseudo made them with) must match the config's
+values (where the data lives aside): a work dir made with another config is refused,
+naming each difference (one without records, e.g. labels made elsewhere, is scored with a
+warning); the JSON names the recorded config and refiner.
 """
 import argparse
 import json
 import os.path as osp
-from typing import Dict
+import warnings
+from typing import Dict, Optional
 
 from mmengine.config import Config, DictAction
 
 from wsss_mm.evaluation import (evaluate_cams, evaluate_pseudo_labels, evaluate_saliency,
                                 format_table)
-from wsss_mm.io import WorkDirLayout
+from wsss_mm.io import (CUES, WorkDirLayout, config_differences, pseudo_stage_config,
+                        read_record, stage_files)
 from wsss_mm.registry import DATASETS
 from wsss_mm.utils.config_check import EVAL_PSEUDO_KEYS, apply_cfg_options
 from wsss_mm.utils.io import atomic_write_bytes
@@ -57,6 +63,34 @@ def eval_dataset_config(cfg: Config, split: str, gt_dir: str) -> dict:
     return data_cfg
 
 
+def check_recorded_config(cfg: Config, config: str, work_dir: str,
+                          tool: str) -> Optional[dict]:
+    """The labels' record of a gen_pseudo work dir (None without one), after checking
+    that each of its stage folders records ``config``'s values for that stage (the data
+    location aside); exits naming every difference. Folders without a record (labels of
+    an older wsss_mm or of another code base) are scored with a warning."""
+    layout = WorkDirLayout(work_dir)
+    problems = []
+    for stage in ('cam', *CUES, 'pseudo'):
+        folder = layout.folder(stage)
+        record = read_record(folder)
+        if record is None:
+            if stage_files(folder):
+                warnings.warn(f'{tool}: {folder} has no record of what made it (not made by '
+                              f'this gen_pseudo): it cannot be checked against {config}',
+                              stacklevel=2)
+            continue
+        differences = config_differences(record, pseudo_stage_config(cfg, stage),
+                                         ignore=('pseudo_dataset', ))
+        if differences:
+            problems.append(f'{folder} was made with another config than {config} (recorded: '
+                            f'{record["info"].get("config")}):\n    '
+                            + '\n    '.join(differences))
+    if problems:
+        raise SystemExit(f'{tool}: ' + '\n'.join(problems))
+    return read_record(layout.folder('pseudo'))
+
+
 def main() -> None:
     args = parse_args()
     register_all_modules()
@@ -67,16 +101,20 @@ def main() -> None:
     items = [(info['img_id'], info['seg_map_path']) for info in infos]
     class_names = dataset.metainfo['seg_classes']
     layout = WorkDirLayout(args.work_dir)
+    labels_record = check_recorded_config(cfg, args.config, args.work_dir, 'eval_pseudo')
     protocol: Dict[str, object] = dict(split=dataset.ann_file, num_images=len(items),
                                        gt_dir=dataset.data_prefix['seg_map_path'])
     results: Dict[str, object] = dict(protocol=protocol)
+    if labels_record:  # the method, as the work dir recorded it
+        results['method'] = dict(config=labels_record['info'].get('config'),
+                                 refiner=labels_record['depends']['config']['refiner'])
     if layout.has('pseudo'):
         results['pseudo_labels'] = evaluate_pseudo_labels(layout, items, class_names)
     if layout.has('cam'):
         results['cams'] = evaluate_cams(layout, items, class_names)
     if layout.has('saliency'):
         results['saliency'] = evaluate_saliency(layout, items, len(class_names))
-    if len(results) == 1:
+    if not set(results) - {'protocol', 'method'}:
         raise SystemExit(f'nothing to evaluate in {args.work_dir} '
                          '(no pseudo_labels/, cams/ or saliency/)')
     where = (f"split {protocol['split']} ({protocol['num_images']} images), "
@@ -95,6 +133,9 @@ def main() -> None:
         header += ['pseudo IoU', 'precision', 'recall']
     if 'cams' in results:
         header.append(f"CAM IoU (t={results['cams']['best_threshold']:.2f})")
+    if labels_record:
+        print(f"Pseudo labels of {results['method']['config']} "
+              f"({results['method']['refiner'].get('type')}, as recorded in {args.work_dir})\n")
     print(f'Per class, {where}\n')
     print(format_table(rows, header))
     summary = []

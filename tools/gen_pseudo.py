@@ -20,6 +20,21 @@ Every file is written atomically and each stage skips outputs that exist, so a k
 run resumes where it stopped and gives byte-identical files. --stages cam (or cue) runs
 one stage alone (IRN: cam, then train IRNet on the CAMs, then cue,refine); --stages
 refine re-refines stored maps (e.g. with other thresholds).
+
+Each stage folder records what made its files (<folder>/.stage_record.json,
+:mod:`wsss_mm.io.stage_record`): the config values the stage reads (seeds: ``model``,
+``cam_*``; cue: ``<cue>_*``; labels: ``refiner``; each with ``pseudo_dataset``), the
+sha256 of every checkpoint it reads, the records of the stages it reads (labels: seeds
+and cue), the image ids and the wsss_mm version. On start each stage it runs compares:
+  same record        resume (skip the images that are done)
+  labels changed     relabel every image (and redraw --vis): the threshold sweep
+                     ``--stages refine --cfg-options refiner.gamma1=0.6`` works in place
+  seeds/cue changed  stop before writing anything, naming each difference; --overwrite
+  or no record       recomputes the stages it runs and clears every stage made from them
+                     (a new --work-dir keeps both)
+The classifier needs --classifier-checkpoint, a cue network without weights of its own
+(IRNet; a saliency detector without an init_cfg checkpoint and with parameters)
+--cue-checkpoint; --random-weights allows random networks (smoke tests).
 With --launcher pytorch each rank takes every world_size-th image.
 """
 import argparse
@@ -29,7 +44,7 @@ import os.path as osp
 import sys
 import time
 from collections import defaultdict
-from typing import Dict, List
+from typing import Dict, List, Mapping, Optional
 
 import torch
 from mmengine.config import Config, DictAction
@@ -37,15 +52,20 @@ from mmengine.dist import all_gather_object, barrier, get_dist_info, init_dist
 from tqdm import tqdm
 
 from wsss_mm.apis import PseudoLabelPipeline
-from wsss_mm.io import (InputError, WorkDirLayout, read_cams, read_cue, read_optional_label_map,
-                        write_cams, write_cue, write_label_map, write_overlay)
-from wsss_mm.registry import DATASETS
+from wsss_mm.io import (InputError, WorkDirLayout, clear_stage, make_record,
+                        pseudo_stage_config, read_cams, read_cue, read_optional_label_map,
+                        read_record, record_digest, stage_files, stage_state, write_cams, write_cue,
+                        write_label_map, write_overlay, write_record)
+from wsss_mm.registry import DATASETS, MODELS, REFINERS
 from wsss_mm.utils.config_check import PSEUDO_KEYS, apply_cfg_options
 from wsss_mm.utils.io import save_json_atomic
 from wsss_mm.utils.setup_env import (init_cpu_distributed, register_all_modules,
                                      release_distributed)
 
 STAGES = ('cam', 'cue', 'refine')
+#: layout stage -> the layout stages made from its files (cleared when it is recomputed)
+DOWNSTREAM = {'cam': ('relation', 'pseudo', 'vis'), 'saliency': ('pseudo', 'vis'),
+              'boundary': ('pseudo', 'vis'), 'pseudo': ('vis',)}
 
 
 def parse_args() -> argparse.Namespace:
@@ -61,6 +81,12 @@ def parse_args() -> argparse.Namespace:
                         help='comma list of cam,cue,refine; stages left out read their '
                         'results from the work dir')
     parser.add_argument('--vis', action='store_true', help='write side-by-side overlays')
+    parser.add_argument('--overwrite', action='store_true',
+                        help='delete the outputs of the stages it runs (and of every stage '
+                        'made from them) and compute them again')
+    parser.add_argument('--random-weights', action='store_true',
+                        help='allow networks without a checkpoint (randomly initialised: '
+                        'smoke tests only; by default a missing checkpoint is an error)')
     parser.add_argument('--on-error', choices=['raise', 'skip'],
                         help='bad input: stop (raise) or skip and report (default: config)')
     parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
@@ -123,6 +149,121 @@ def process_image(pipeline: PseudoLabelPipeline, dataset, index: int, layout: Wo
     write_label_map(layout.path('pseudo', img_id), pseudo, meta['palette'])
 
 
+def init_checkpoints(section, key: str = '', in_init: bool = False) -> Dict[str, str]:
+    """``init_cfg`` checkpoints of a config section: dotted key -> path (e.g.
+    ``saliency_generator.detector.init_cfg.checkpoint``), at any depth."""
+    found = {}
+    if isinstance(section, Mapping):
+        for name, value in section.items():
+            path = f'{key}.{name}' if key else name
+            if in_init and name == 'checkpoint' and isinstance(value, str):
+                found[path] = value
+            else:
+                found.update(init_checkpoints(value, path, name == 'init_cfg'))
+    elif isinstance(section, (list, tuple)):
+        for i, value in enumerate(section):
+            found.update(init_checkpoints(value, f'{key}.{i}', in_init))
+    return found
+
+
+def cue_has_weights(cfg: Config, cue: str) -> bool:
+    """Whether the cue's network has weights without --cue-checkpoint: a saliency detector
+    with an ``init_cfg`` checkpoint or without parameters (e.g. RobustBackgroundDetector);
+    IRNet's boundary branch never (its backbone's ImageNet weights do not make one)."""
+    if cue == 'boundary':
+        return False
+    if cue != 'saliency':  # a cue this check does not know: its config decides
+        return True
+    detector = cfg.saliency_generator.get('detector')
+    if not isinstance(detector, Mapping) or init_checkpoints(detector):
+        return True
+    return not any(p.numel() for p in MODELS.build(detector).parameters())
+
+
+def check_weights(cfg: Config, args: argparse.Namespace, stages: List[str],
+                  cue: Optional[str]) -> None:
+    """Refuse to run a network stage with randomly initialised weights (unless
+    --random-weights): the classifier always needs a checkpoint, a cue network unless it
+    has weights of its own."""
+    if args.random_weights:
+        return
+    if 'cam' in stages and not args.classifier_checkpoint:
+        sys.exit('gen_pseudo: no --classifier-checkpoint: the cam stage would run a randomly '
+                 'initialised classifier. Train one with tools/train.py and pass its '
+                 'checkpoint (--random-weights allows it, for smoke tests only)')
+    if cue and 'cue' in stages and not args.cue_checkpoint and not cue_has_weights(cfg, cue):
+        network = cfg.get(f'{cue}_generator', {})
+        network = network.get('detector', network) if cue == 'saliency' else network
+        sys.exit(f'gen_pseudo: no --cue-checkpoint: the {cue} cue\'s network '
+                 f'({network.get("type")}) has no weights of its own (no init_cfg checkpoint) '
+                 f'and would run randomly initialised. Pass its trained checkpoint '
+                 f'(--random-weights allows it, for smoke tests only)')
+
+
+def stage_records(cfg: Config, args: argparse.Namespace, layout: WorkDirLayout,
+                  ids: List[str], stages: List[str], cue: Optional[str]) -> Dict[str, dict]:
+    """Layout stage -> the record of each stage this run runs (:mod:`wsss_mm.io.stage_record`),
+    in pipeline order. The labels' record names the records of the seeds and cue it reads
+    (this run's, or those stored in the work dir)."""
+    info = dict(config=args.config)
+    records = {}
+    if 'cam' in stages:
+        records['cam'] = make_record('cam', pseudo_stage_config(cfg, 'cam'),
+                                     checkpoints=dict(classifier=args.classifier_checkpoint),
+                                     split_ids=ids, info=info)
+    if cue and 'cue' in stages:
+        section = {k: v for k, v in cfg.items() if k.startswith(f'{cue}_')}
+        checkpoints = {k: v for k, v in init_checkpoints(section).items() if osp.isfile(v)}
+        checkpoints[f'{cue} (--cue-checkpoint)'] = args.cue_checkpoint
+        records[cue] = make_record(cue, pseudo_stage_config(cfg, cue), checkpoints=checkpoints,
+                                   split_ids=ids, info=info)
+    if 'refine' in stages:
+        upstream = {stage: record_digest(records.get(stage) or read_record(layout.folder(stage)))
+                    for stage in ('cam', cue) if stage}
+        records['pseudo'] = make_record('pseudo', pseudo_stage_config(cfg, 'pseudo'),
+                                        upstream=upstream, split_ids=ids,
+                                        info=dict(info, refiner=cfg.refiner.get('type')))
+    return records
+
+
+def plan_stages(layout: WorkDirLayout, records: Dict[str, dict], stages: List[str],
+                cue: Optional[str], overwrite: bool) -> List[str]:
+    """The layout stages whose outputs must go before this run (what it recomputes and
+    every stage made from them), from the stored records; exits, before anything is
+    written, where the outputs of a network stage (seeds, cue) were made from other inputs
+    or without a record, naming the differences and the way on."""
+    clear, problems, notes = [], [], []
+    for stage, record in records.items():
+        folder = layout.folder(stage)
+        state, differences = stage_state(folder, record)
+        if overwrite or (stage == 'pseudo' and state == 'changed'):
+            clear += [s for s in (stage, *DOWNSTREAM[stage]) if s not in clear]
+            if state == 'changed':
+                notes.append(f'[gen_pseudo] {folder}: recomputing every image, its inputs '
+                             'changed: ' + '; '.join(differences))
+        elif state == 'unrecorded':
+            problems.append(f'{folder} holds outputs without a record of what made them '
+                            '(an older wsss_mm, or copied there)')
+        elif state == 'changed':
+            problems.append(f'{folder} was made from other inputs:\n    '
+                            + '\n    '.join(differences))
+    if 'refine' in stages:  # the stored seeds / cue it reads must say what made them
+        for stage in ('cam', cue):
+            folder = stage and layout.folder(stage)
+            if stage and stage not in records and read_record(folder) is None and \
+                    stage_files(folder):
+                problems.append(f'{folder} holds outputs without a record of what made them '
+                                f'(an older wsss_mm, or copied there): recompute them with '
+                                f'--stages {"cam" if stage == "cam" else "cue"} --overwrite')
+    if problems:
+        sys.exit('gen_pseudo: ' + '\n'.join(problems) + '\nNothing was written. Rerun with '
+                 '--overwrite to compute these stages again (the stages made from them are '
+                 'recomputed too), or choose a new --work-dir.')
+    for note in notes:
+        print(note)
+    return clear
+
+
 def stage_seconds_per_image(gathered: List[dict], previous: dict) -> Dict[str, float]:
     """Mean seconds per image of each stage run this time (all ranks); stages that did
     no work keep the value of the previous report, so resumed jobs keep their timing."""
@@ -152,9 +293,18 @@ def main() -> None:
     if device == 'cuda' and world_size > 1:
         device = f'cuda:{int(os.environ.get("LOCAL_RANK", 0))}'
 
+    cue = REFINERS.build(cfg.refiner).cue
+    check_weights(cfg, args, stages, cue)
     dataset = DATASETS.build(cfg.pseudo_dataset)
     ids = [dataset.get_data_info(i)['img_id'] for i in range(len(dataset))]
     layout = WorkDirLayout(args.work_dir)
+    try:  # every rank decides alike from the stored records; rank 0 acts
+        for stage in WorkDirLayout.STAGES:  # refuses stage folders linked out of the work dir
+            layout.folder(stage)
+        records = stage_records(cfg, args, layout, ids, stages, cue)
+        clear = plan_stages(layout, records, stages, cue, args.overwrite)
+    except (InputError, ValueError, FileNotFoundError) as err:
+        sys.exit(f'gen_pseudo: {err}')
     report_path = osp.join(args.work_dir, 'gen_pseudo_report.json')
     previous = {}
     if osp.isfile(report_path):
@@ -175,7 +325,14 @@ def main() -> None:
                                                    dataset.metainfo['label_ids'],
                                                    cue_checkpoint=args.cue_checkpoint,
                                                    device=device)
-        cue = pipeline.refiner.cue
+        if rank == 0:
+            for stage in clear:
+                removed = clear_stage(layout.folder(stage))
+                if removed:
+                    print(f'[gen_pseudo] deleted {removed} files of {layout.folder(stage)}')
+            for stage, record in records.items():
+                write_record(layout.folder(stage), record)
+        barrier()
         outputs = dict(cam='cam', cue=cue, refine='pseudo')
         todo_stages = [s for s in stages if outputs[s]]
         todo = [i for i in range(rank, len(ids), world_size)
@@ -209,7 +366,10 @@ def main() -> None:
                       processed_this_run=attempted - len(failed),
                       skipped_already_done=len(ids) - attempted, failures=failed,
                       seconds_per_image=stage_seconds_per_image(gathered, previous),
-                      refiner=repr(pipeline.refiner))
+                      refiner=repr(pipeline.refiner),
+                      records={stage: record_digest(read_record(layout.folder(stage)))
+                               for stage in ('cam', cue, 'pseudo')
+                               if stage and read_record(layout.folder(stage))})
         save_json_atomic(report_path, report)
         for failure in failed:
             print(f'[gen_pseudo] skipped {failure["img_id"]}: {failure["error"]}')

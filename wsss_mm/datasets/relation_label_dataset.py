@@ -4,15 +4,20 @@ The images, class names and label values come from a registered image-level data
 (``dataset``, e.g. :class:`~wsss_mm.datasets.VOCImageLevelDataset`); the seeds are
 the CAM files of a ``tools/gen_pseudo.py`` work dir (read through :mod:`wsss_mm.io`).
 :class:`LoadRelationLabels` computes each image's relation labels once and stores
-them in the work dir (``relation_labels/<id>.png``), so later epochs read them.
+them in the work dir (``relation_labels/<id>.png``), so later epochs read them; the
+folder's record (:mod:`wsss_mm.io.stage_record`) holds the labels' settings and the seeds'
+record, and labels stored with other settings or from other seeds are computed again.
 """
 import os.path as osp
 from typing import List, Sequence, Union
 
 from mmcv.transforms import BaseTransform
 from mmengine.dataset import BaseDataset
+from mmengine.dist import barrier, get_dist_info
+from mmengine.logging import print_log
 
-from wsss_mm.io import (InputError, WorkDirLayout, read_cams, read_label_map,
+from wsss_mm.io import (InputError, WorkDirLayout, clear_stage, make_record, read_cams,
+                        read_label_map, read_record, record_digest, stage_state, write_record,
                         write_relation_labels)
 from wsss_mm.pseudo.relation_labels import RelationLabelGenerator, irn_label_crf
 from wsss_mm.registry import DATASETS, TRANSFORMS
@@ -44,6 +49,32 @@ class RelationLabelDataset(BaseDataset):
         self.cache_relation_labels = cache_relation_labels
         super().__init__(metainfo=dict(self.images.metainfo), pipeline=list(pipeline),
                          serialize_data=False, **kwargs)
+        if cache_relation_labels:
+            self._check_stored_labels()
+
+    def _check_stored_labels(self) -> None:
+        """Compare the relation-label folder's record with this dataset's settings and
+        seeds: a match keeps the stored labels, a difference deletes them (they are
+        computed again), stored labels without a record are refused."""
+        loaders = [t for t in self.pipeline.transforms if isinstance(t, LoadRelationLabels)]
+        if not loaders:
+            return
+        folder = self.layout.folder('relation')
+        record = make_record(
+            'relation', dict(LoadRelationLabels=loaders[0].settings),
+            upstream=dict(cam=record_digest(read_record(self.layout.folder('cam')))))
+        state, differences = stage_state(folder, record)
+        if state == 'unrecorded':
+            raise InputError(f'{folder} holds relation labels without a record of what made '
+                             'them (an older wsss_mm): delete its files to compute them again')
+        if get_dist_info()[0] == 0 and state != 'same':
+            if state == 'changed':
+                removed = clear_stage(folder)
+                print_log(f'{folder}: deleted {removed} relation labels made from other '
+                          f'inputs ({"; ".join(differences)}); they are computed again',
+                          logger='current')
+            write_record(folder, record)
+        barrier()
 
     def load_data_list(self) -> List[dict]:
         """One entry per image; a missing CAM file is an error naming it."""
@@ -80,6 +111,9 @@ class LoadRelationLabels(BaseTransform):
 
     def __init__(self, fg_threshold: float = 0.30, bg_threshold: float = 0.05,
                  crf: bool = True, gt_prob: float = 0.7, ignore_index: int = 255) -> None:
+        #: what the labels depend on (the relation-label folder's record)
+        self.settings = dict(fg_threshold=fg_threshold, bg_threshold=bg_threshold, crf=crf,
+                             gt_prob=gt_prob, ignore_index=ignore_index)
         self.generator = RelationLabelGenerator(
             fg_threshold=fg_threshold, bg_threshold=bg_threshold,
             crf=irn_label_crf() if crf else None, gt_prob=gt_prob, ignore_index=ignore_index)

@@ -8,6 +8,7 @@ A work dir of ``tools/gen_pseudo.py`` holds, per image id::
   relation_labels/<id>.png  IRN relation labels of the seeds (class ids, 0, 255 ignored)
   pseudo_labels/<id>.png    palette PNG of label values (the dataset's ids; 255 = ignore)
   vis/<id>.png              overlays: image | CAM per class | cue | pseudo label | GT
+  <folder>/.stage_record.json  what made the folder's files (:mod:`.stage_record`)
 
 Class ids are stored in the dataset's own id space (the values of its masks,
 ``metainfo['label_ids']``), so files are read without knowing the dataset.
@@ -60,13 +61,26 @@ class WorkDirLayout:
         self.work_dir = work_dir
 
     def folder(self, stage: str) -> str:
-        """The folder of a stage's files (a key of :attr:`STAGES`)."""
-        return osp.join(self.work_dir, self.STAGES[stage][0])
+        """The folder of a stage's files (a key of :attr:`STAGES`).
+
+        Raises:
+            InputError: naming the folder, when it is a symlink that leads out of the
+                work dir (writes through it would land elsewhere, e.g. on a dataset's
+                GT masks).
+        """
+        folder = osp.join(self.work_dir, self.STAGES[stage][0])
+        if osp.islink(folder):
+            root = osp.realpath(self.work_dir)
+            target = osp.realpath(folder)
+            if osp.commonpath([root, target]) != root:
+                raise InputError(f'stage folder {folder} is a symlink to {target}, outside the '
+                                 f'work dir {self.work_dir}: refusing to write through it '
+                                 f'(remove the link or choose another --work-dir)')
+        return folder
 
     def path(self, stage: str, img_id: str) -> str:
         """The file of one image's result of a stage."""
-        folder, suffix = self.STAGES[stage]
-        return osp.join(self.work_dir, folder, img_id + suffix)
+        return osp.join(self.folder(stage), img_id + self.STAGES[stage][1])
 
     def has(self, stage: str) -> bool:
         """Whether the stage's folder exists."""
