@@ -9,7 +9,6 @@ import signal
 import struct
 import subprocess
 import sys
-import time
 import zlib
 
 import numpy as np
@@ -170,26 +169,19 @@ def test_gen_pseudo_skips_and_reports_every_bad_file(hostile_voc, classifier_ckp
 
 def test_gen_pseudo_killed_mid_image_resumes_byte_identical(small_voc, classifier_ckpt,
                                                             reference_run, tmp_path):
-    """SIGKILL after an image's CAM file is written and before its label: rerun == one run."""
+    """SIGKILL after an image's CAM file is written and before its label: rerun == one run.
+
+    The kill comes from the atomic writer's fault-injection hook right after the CAM file
+    is renamed into place (deterministic; nothing polls the folder for it).
+    """
+    from wsss_mm.utils.io import KILL_AFTER_WRITE_ENV
     work = tmp_path / 'killed'
-    env = dict(os.environ, PYTHONPATH=REPO, OMP_NUM_THREADS='1')
-    proc = subprocess.Popen([sys.executable, *_args(small_voc, classifier_ckpt, work)],
-                            cwd=REPO, env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    mid_image, deadline = None, time.time() + 300
-    while mid_image is None and proc.poll() is None and time.time() < deadline:
-        if osp.isdir(work / 'cams'):
-            for name in os.listdir(work / 'cams'):
-                img_id = name[:-len('.npz')]
-                if name.endswith('.npz') and not osp.isfile(
-                        work / 'pseudo_labels' / f'{img_id}.png'):
-                    mid_image = img_id
-                    break
-        if mid_image is None:
-            time.sleep(0.002)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    assert mid_image is not None, 'the run finished before it could be killed'
+    mid_image = 'train_00002'
+    env = dict(os.environ, PYTHONPATH=REPO, OMP_NUM_THREADS='1',
+               **{KILL_AFTER_WRITE_ENV: osp.join('cams', f'{mid_image}.npz')})
+    proc = subprocess.run([sys.executable, *_args(small_voc, classifier_ckpt, work)],
+                          cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr[-4000:]
     assert osp.isfile(work / 'cams' / f'{mid_image}.npz')
     assert not osp.isfile(work / 'pseudo_labels' / f'{mid_image}.png')
     run_tool(_args(small_voc, classifier_ckpt, work))

@@ -15,13 +15,13 @@ import json
 import os.path as osp
 from typing import Dict
 
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
 
 from wsss_mm.evaluation import (evaluate_cams, evaluate_pseudo_labels, evaluate_saliency,
                                 format_table)
 from wsss_mm.io import WorkDirLayout
 from wsss_mm.registry import DATASETS
-from wsss_mm.utils.config_check import EVAL_PSEUDO_KEYS, apply_cfg_options
+from wsss_mm.utils.config_check import EVAL_PSEUDO_KEYS, CfgOptionsAction, apply_cfg_options
 from wsss_mm.utils.io import atomic_write_bytes
 from wsss_mm.utils.setup_env import register_all_modules
 
@@ -35,7 +35,7 @@ def parse_args() -> argparse.Namespace:
                         'val) or a split file (relative to the data root, or absolute)')
     parser.add_argument('--gt-dir', help='GT mask folder, relative to the data root')
     parser.add_argument('--out', help='JSON file (default: <work-dir>/eval_pseudo.json)')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    parser.add_argument('--cfg-options', nargs='+', action=CfgOptionsAction)
     return parser.parse_args()
 
 

@@ -32,7 +32,7 @@ from collections import defaultdict
 from typing import Dict, List
 
 import torch
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
 from mmengine.dist import all_gather_object, barrier, get_dist_info, init_dist
 from tqdm import tqdm
 
@@ -40,7 +40,7 @@ from wsss_mm.apis import PseudoLabelPipeline
 from wsss_mm.io import (InputError, WorkDirLayout, read_cams, read_cue, read_optional_label_map,
                         write_cams, write_cue, write_label_map, write_overlay)
 from wsss_mm.registry import DATASETS
-from wsss_mm.utils.config_check import PSEUDO_KEYS, apply_cfg_options
+from wsss_mm.utils.config_check import PSEUDO_KEYS, CfgOptionsAction, apply_cfg_options
 from wsss_mm.utils.io import save_json_atomic
 from wsss_mm.utils.setup_env import (init_cpu_distributed, register_all_modules,
                                      release_distributed)
@@ -64,7 +64,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--on-error', choices=['raise', 'skip'],
                         help='bad input: stop (raise) or skip and report (default: config)')
     parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    parser.add_argument('--cfg-options', nargs='+', action=CfgOptionsAction)
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm'], default='none')
     return parser.parse_args()
 

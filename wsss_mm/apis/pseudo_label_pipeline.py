@@ -87,9 +87,10 @@ class PseudoLabelPipeline:
         self.cue_network = cue_network
         self.cue_preprocessor = (None if cue_preprocessor is None else
                                  cue_preprocessor.to(self.device))
-        if cam_input_size is not None and cam_input_size < 1:
-            raise ValueError(f'cam_input_size must be a positive size or None, got '
-                             f'{cam_input_size}')
+        if cam_input_size is not None and (isinstance(cam_input_size, bool) or not isinstance(
+                cam_input_size, int) or cam_input_size < 1):
+            raise ValueError(f'cam_input_size must be a positive int (pixels) or None, got '
+                             f'{cam_input_size!r}')
         self.cam_input_size = cam_input_size
 
     @classmethod
