@@ -4,6 +4,7 @@ import io
 import json
 import os
 import os.path as osp
+import pickle
 import stat
 import subprocess
 import sys
@@ -69,12 +70,14 @@ def test_irn_label_file_still_loads(tmp_path):
         row = np.zeros(20, np.float32)
         row[hot] = 1
         table[np.int32(img_id.replace('_', ''))] = row
-    data = _npy_of(table)
-    new, old = b'numpy._core.multiarray', b'numpy.core.multiarray'
-    variants = {'current': data}
-    if new in data:  # numpy >= 2 wrote it: make the numpy 1.x twin (SHORT_BINUNICODE length)
-        variants['numpy1'] = data.replace(bytes([0x8c, len(new)]) + new,
-                                          bytes([0x8c, len(old)]) + old)
+    # numpy 1.x (IRN's time) pickled with protocol 3: GLOBAL opcodes naming numpy.core
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(
+        header, dict(descr='|O', fortran_order=False, shape=()))
+    old = pickle.dumps(np.array(table, dtype=object), protocol=3).replace(
+        b'numpy._core.multiarray', b'numpy.core.multiarray')
+    assert b'cnumpy.core.multiarray\n_reconstruct' in old
+    variants = {'current': _npy_of(table), 'numpy1': header.getvalue() + old}
     for name, content in variants.items():
         path = tmp_path / f'{name}.npy'
         path.write_bytes(content)
@@ -91,11 +94,13 @@ def test_irn_label_file_still_loads(tmp_path):
 def test_label_file_of_other_objects_is_refused_naming_the_entry(tmp_path):
     from wsss_mm.datasets import read_cls_labels
     cases = {
-        'nested': ({2007000032: np.array([np.zeros(3)], dtype=object)}, r'2007_000032 is an array'),
+        'nested': ({2007000032: np.array([np.zeros(3)], dtype=object)},
+                   r'2007_000032 is an array of shape \(1, 3\) and dtype object'),
         'text': ({'a': np.array(['x'])}, r'entry of a is an array of shape \(1,\) and dtype <U1'),
         'float key': ({1.5: np.zeros(3)}, r'key 1\.5 of type float'),
         'short int key': ({12: np.zeros(3)}, r'12 is not an IRN VOC key'),
-        'list': ([np.zeros(3)], r'holds no \{image id: labels\} dict \(got a list\)'),
+        'plain array': (np.zeros((1, 3)), r'holds no \{image id: labels\} dict \(got an array '
+                        r'of shape \(1, 3\)\)'),
     }
     for name, (obj, message) in cases.items():
         path = tmp_path / f'{name}.npy'
@@ -150,7 +155,8 @@ COCO_CASES = {
     'sub-folder file name': (_set_image(0, file_name='a/x.jpg'), r"image id=1 .*plain file name"),
     'duplicated id': (lambda d: (d['images'][2].update(id=2),
                                  d['annotations'][2].update(image_id=2)),
-                      r"image id=2 \('COCO_train2014_000000000003\.jpg'\) repeats the id of image id=2 \('COCO_train2014_000000000002\.jpg'\)"),
+                      r"image id=2 \('COCO_train2014_000000000003\.jpg'\) repeats the id of "
+                      r"image id=2 \('COCO_train2014_000000000002\.jpg'\)"),
     'duplicated file': (_set_image(2, file_name='COCO_train2014_000000000001.jpg'),
                         r'image id=3 .* repeats the file stem of image id=1'),
     'image without height': (lambda d: d['images'][1].pop('height'),
@@ -169,7 +175,7 @@ COCO_CASES = {
     'annotation without category': (lambda d: d['annotations'][0].pop('category_id'),
                                     r"annotation id=10 has no 'category_id'"),
     'non-COCO ids': (lambda d: [c.update(id=k + 1) for k, c in enumerate(d['categories'])],
-                     r"not COCO's 80 \(id, name\) pairs: 80 categories, not COCO's: "
+                     r"not COCO's 80 \(id, name\) pairs \(COCO_CATEGORY_IDS\): 80 categories, not COCO's: "
                      r"\[\(12, 'stop sign'\)"),
     '79 categories': (lambda d: d['categories'].pop(), r'79 categories'),
 }

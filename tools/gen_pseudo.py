@@ -200,7 +200,8 @@ def main() -> None:
             seconds_per_image=previous.get('seconds_per_image', {})))
         raise
     gathered = all_gather_object(dict(failures=failures, attempted=len(todo),
-                                      seconds=dict(seconds), counts=dict(counts)))
+                                      seconds=dict(seconds), counts=dict(counts),
+                                      capped=pipeline.capped))
     if rank == 0:
         failed = sorted((f for part in gathered for f in part['failures']),
                         key=lambda f: f['img_id'])
@@ -209,8 +210,14 @@ def main() -> None:
                       processed_this_run=attempted - len(failed),
                       skipped_already_done=len(ids) - attempted, failures=failed,
                       seconds_per_image=stage_seconds_per_image(gathered, previous),
-                      refiner=repr(pipeline.refiner))
+                      refiner=repr(pipeline.refiner),
+                      cam_capped=dict(max_side=pipeline.cam_max_side, images=sorted(
+                          i for part in gathered for i in part['capped'])))
         save_json_atomic(report_path, report)
+        if report['cam_capped']['images']:
+            print(f'[gen_pseudo] CAMs of {len(report["cam_capped"]["images"])} image(s) '
+                  f'computed at a long side of {pipeline.cam_max_side} px (cam_max_side) and '
+                  f'resized back: {", ".join(report["cam_capped"]["images"][:10])}')
         for failure in failed:
             print(f'[gen_pseudo] skipped {failure["img_id"]}: {failure["error"]}')
         print(f'[gen_pseudo] {report["processed_this_run"]} images done, '

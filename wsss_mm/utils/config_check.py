@@ -45,6 +45,7 @@ RUNNER_KEYS = {
 PSEUDO_KEYS = {
     'model': None, 'cam_generator': None, 'refiner': None, 'saliency_generator': None,
     'saliency_preprocessor': None, 'boundary_generator': None, 'cam_input_size': None,
+    'cam_max_side': None,
     'pseudo_on_error': None, 'pseudo_dataset': None, 'default_scope': None
 }
 # top-level keys tools/eval_pseudo.py reads
