@@ -482,7 +482,7 @@ def test_make_cls_labels_refuses_cfg_option_typos(small_voc, tmp_path):
          f'val_dataloader.dataset.data_rot={small_voc}'],
         ['tools/make_cls_labels.py', cfg, str(out), '--cfg-options',
          f'val_dataloadr.dataset.data_root={small_voc}'])
-    assert ("make_cls_labels: --cfg-options val_dataloader.dataset.data_rot: "
+    assert ("make_cls_labels: --cfg-options: val_dataloader.dataset.data_rot: "
             "VOCImageLevelDataset takes no argument 'data_rot' (closest known key: "
             "'data_root')") in typo
     assert "unknown key 'val_dataloadr.dataset.data_root'" in bad_section
@@ -529,10 +529,10 @@ def test_wrong_cam_option_types_name_the_key(small_voc, classifier_ckpt, tmp_pat
     assert "cam_generator.scales=0.5: expected list/tuple (the default is (1.0,))" in scales
     assert "cam_input_size must be a positive int (pixels) or None, got 'abc'" in size
     from wsss_mm.apis.pseudo_label_pipeline import PseudoLabelPipeline
-    from wsss_mm.cam import GradCAM
+    from wsss_mm.cam import GradCAMGenerator
     with pytest.raises(ValueError, match=r'scales must be a non-empty list of positive numbers, '
                        r'got 0\.5'):
-        GradCAM(torch.nn.Sequential(torch.nn.Conv2d(3, 2, 1)), '0', scales=0.5)
+        GradCAMGenerator(torch.nn.Sequential(torch.nn.Conv2d(3, 2, 1)), '0', scales=0.5)
     with pytest.raises(ValueError, match=r"cam_max_side must be a positive int .*got '9'"):
         PseudoLabelPipeline(torch.nn.Identity(), None, type('R', (), dict(cue=None))(), [1],
                             cam_max_side='9')
