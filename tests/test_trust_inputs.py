@@ -169,13 +169,14 @@ COCO_CASES = {
                  r'annotation id=12 of image id=3 .* has no segmentation \(a box-only'),
     'segmentation string': (_set_ann(0, segmentation='abc'),
                             r'annotation id=10 of image id=1 .* segmentation of type str'),
-    'short polygon': (_set_ann(0, segmentation=[[1, 2, 3, 4]]), r'annotation id=10 .* polygon'),
+    'short polygon': (_set_ann(0, segmentation=[[1, 2]]), r'annotation id=10 .* polygon'),
     'RLE of another size': (_set_ann(0, segmentation=dict(size=[4, 4], counts='a')),
                             r'annotation id=10 .* RLE of size \[4, 4\]; the image is 8x10'),
     'annotation without category': (lambda d: d['annotations'][0].pop('category_id'),
                                     r"annotation id=10 has no 'category_id'"),
     'non-COCO ids': (lambda d: [c.update(id=k + 1) for k, c in enumerate(d['categories'])],
-                     r"not COCO's 80 \(id, name\) pairs \(COCO_CATEGORY_IDS\): 80 categories, not COCO's: "
+                     r"not COCO's 80 \(id, name\) pairs \(COCO_CATEGORY_IDS\): 80 categories, "
+                     r"not COCO's: "
                      r"\[\(12, 'stop sign'\)"),
     '79 categories': (lambda d: d['categories'].pop(), r'79 categories'),
 }

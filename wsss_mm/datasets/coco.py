@@ -80,7 +80,7 @@ def _require(path: str, kind: str, entry: Any, keys: Dict[str, tuple]) -> None:
                              f'expected {" or ".join(t.__name__ for t in types)}')
 
 
-def check_image_file_name(path: str, image: dict) -> str:
+def _check_file_name(path: str, image: dict) -> str:
     """The stem of an image's ``file_name``, refusing anything but a plain file name.
 
     A name with a folder part (``../../x.jpg``, ``/etc/x.jpg``, ``a/b.jpg``) would
@@ -107,10 +107,11 @@ def _check_segmentation(path: str, ann: dict, image: dict) -> None:
         if not seg:
             raise ValueError(f'{where} has an empty polygon list')
         for poly in seg:
-            if not (isinstance(poly, list) and len(poly) >= 6 and len(poly) % 2 == 0
+            # pycocotools reads 2 points as a box, as the converter always did; fewer crash it
+            if not (isinstance(poly, list) and len(poly) >= 4 and len(poly) % 2 == 0
                     and all(isinstance(v, Real) and not isinstance(v, bool) for v in poly)):
                 raise ValueError(f'{where} has a polygon {str(poly)[:60]}; expected a list of '
-                                 'at least 3 x, y number pairs')
+                                 'at least 2 x, y number pairs')
     elif isinstance(seg, dict):
         if 'counts' not in seg or 'size' not in seg:
             raise ValueError(f'{where} has an RLE without "counts" and "size"')
@@ -130,8 +131,8 @@ def check_coco_instances(data: Any, path: str) -> None:
 
     Checks: ``images``/``annotations``/``categories`` lists; the 80 categories with
     COCO's ids and names (:data:`COCO_CATEGORY_IDS`); unique image ids and file stems,
-    plain file names (:func:`check_image_file_name`), positive sizes; every annotation
-    with a known image and category and a paintable segmentation.
+    plain file names (no folder part: a mask must stay in its folder), positive sizes;
+    every annotation with a known image and category and a paintable segmentation.
     """
     if not isinstance(data, dict):
         raise ValueError(f'{path}: expected a JSON object with images, annotations, categories')
@@ -155,7 +156,7 @@ def check_coco_instances(data: Any, path: str) -> None:
         if image['height'] <= 0 or image['width'] <= 0:
             raise ValueError(f'{path}: {_entry("image", image)} has size '
                              f'{image["height"]}x{image["width"]}')
-        stem = check_image_file_name(path, image)
+        stem = _check_file_name(path, image)
         for seen, key, what in ((images, image['id'], 'id'), (stems, stem, 'file stem')):
             if key in seen:
                 raise ValueError(f'{path}: {_entry("image", image)} repeats the {what} of '

@@ -28,10 +28,10 @@ from wsss_mm.utils.io import remove_stale_temp_files, save_npz_atomic, save_png_
 from wsss_mm.visualization.overlay import make_panel
 
 __all__ = [
-    'InputError', 'WorkDirLayout', 'read_rgb', 'check_image_header', 'read_label_map', 'quantize_cams',
-    'quantize_saliency', 'write_cams', 'read_cams', 'write_saliency', 'read_saliency',
-    'write_boundary', 'read_boundary', 'write_relation_labels', 'write_cue', 'read_cue', 'CUES',
-    'write_label_map', 'write_overlay', 'flat_palette', 'read_optional_label_map'
+    'InputError', 'WorkDirLayout', 'read_rgb', 'check_image_header', 'read_label_map',
+    'quantize_cams', 'quantize_saliency', 'write_cams', 'read_cams', 'write_saliency',
+    'read_saliency', 'write_boundary', 'read_boundary', 'write_relation_labels', 'write_cue',
+    'read_cue', 'CUES', 'write_label_map', 'write_overlay', 'flat_palette', 'read_optional_label_map'
 ]
 
 
@@ -96,6 +96,7 @@ def _open_image(path: str, data: bytes) -> Image.Image:
 
 
 def _read_bytes(path: str) -> bytes:
+    """The bytes of an image file (:class:`InputError` naming it if unreadable)."""
     try:
         with open(path, 'rb') as f:
             return f.read()
