@@ -31,7 +31,8 @@ __all__ = [
     'InputError', 'WorkDirLayout', 'read_rgb', 'check_image_header', 'read_label_map',
     'quantize_cams', 'quantize_saliency', 'write_cams', 'read_cams', 'write_saliency',
     'read_saliency', 'write_boundary', 'read_boundary', 'write_relation_labels', 'write_cue',
-    'read_cue', 'CUES', 'write_label_map', 'write_overlay', 'flat_palette', 'read_optional_label_map'
+    'read_cue', 'CUES', 'write_label_map', 'write_overlay', 'flat_palette',
+    'read_optional_label_map'
 ]
 
 
