@@ -163,7 +163,8 @@ class PseudoLabelPipeline:
         image = self._prepare(self.classifier.data_preprocessor, data)
         multi_hot = labels.to(device=self.device, dtype=torch.float32)[None]
         if self.cam_long_side(*image.shape[-2:]) < (self.cam_input_size or max(image.shape[-2:])):
-            self.capped.append(data['data_samples'].img_id)
+            meta = data['data_samples'].metainfo
+            self.capped.append(meta.get('img_id', meta.get('img_path')))
         maps = self._cams(image, multi_hot, class_index.to(self.device))
         ids = np.asarray(self.label_ids, dtype=np.uint8)[class_index.numpy()]
         return quantize_cams(maps.cpu()), ids
