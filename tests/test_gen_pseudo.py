@@ -6,7 +6,6 @@ import os.path as osp
 import signal
 import subprocess
 import sys
-import time
 
 import numpy as np
 import pytest
@@ -81,28 +80,26 @@ def test_outputs_follow_labels(small_voc, reference_run):
 
 
 def test_killed_run_resumes_byte_identical(small_voc, classifier_ckpt, reference_run, tmp_path):
+    """SIGKILL right after the third label is written (the atomic writer's fault-injection
+    hook: a deterministic point, no polling of the folder), plus the temp file of a writer
+    killed mid-write: the rerun finishes the rest and equals one uninterrupted run."""
+    from wsss_mm.utils.io import KILL_AFTER_WRITE_ENV, TEMP_PREFIX
     work = tmp_path / 'killed'
-    env = dict(os.environ, PYTHONPATH=REPO, OMP_NUM_THREADS='1')
-    proc = subprocess.Popen([sys.executable, *_args(small_voc, classifier_ckpt, work)],
-                            cwd=REPO, env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    def finished():  # labels written to the end (not a killed writer's temp file, a record)
-        folder = work / 'pseudo_labels'
-        return [n for n in os.listdir(folder) if n.endswith('.png') and not n.startswith('.')
-                ] if osp.isdir(folder) else []
-
-    deadline = time.time() + 300
-    while time.time() < deadline and not finished():
-        time.sleep(0.02)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    done_before = len(finished())
-    assert done_before < 6, 'the run finished before it could be killed'
+    ids = open(osp.join(small_voc, 'ImageSets/Segmentation/train.txt')).read().split()
+    env = dict(os.environ, PYTHONPATH=REPO, OMP_NUM_THREADS='1',
+               **{KILL_AFTER_WRITE_ENV: osp.join('pseudo_labels', f'{ids[2]}.png')})
+    proc = subprocess.run([sys.executable, *_args(small_voc, classifier_ckpt, work)],
+                          cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr[-4000:]
+    labels = sorted(n for n in os.listdir(work / 'pseudo_labels') if n.endswith('.png'))
+    assert labels == sorted(f'{i}.png' for i in ids[:3])
+    done_before = 3  # images are processed in split order
+    open(work / 'pseudo_labels' / f'{TEMP_PREFIX}killed-{ids[3]}.png', 'wb').close()
     proc = run_tool(_args(small_voc, classifier_ckpt, work))
-    assert f'{6 - done_before} images done, {done_before} already done' in proc.stdout
+    assert f'{len(ids) - done_before} images done, {done_before} already done' in proc.stdout
     assert _digest(work) == _digest(reference_run)
     leftovers = [n for sub in ('cams', 'saliency', 'pseudo_labels')
-                 for n in os.listdir(work / sub) if n.startswith('.tmp-')]
+                 for n in os.listdir(work / sub) if n.startswith(TEMP_PREFIX)]
     assert leftovers == [], 'temp files of the killed run were left behind'
 
 

@@ -9,7 +9,6 @@ import signal
 import struct
 import subprocess
 import sys
-import time
 import zlib
 
 import numpy as np
@@ -111,9 +110,28 @@ def test_dataset_names_the_xml_without_objects(synthetic_voc, tmp_path):
     xml = voc / 'Annotations' / 'val_00001.xml'
     xml.write_text('<annotation><filename>val_00001.jpg</filename></annotation>')
     kwargs = dict(data_root=str(voc), ann_file='ImageSets/Segmentation/val.txt', lazy_init=False)
-    assert len(VOCImageLevelDataset(**kwargs)) == 15  # skipped by default
+    with pytest.warns(UserWarning, match=r'val\.txt: 1 of 16 images have no image-level label '
+                      r'and are left out \(val_00001\)'):
+        dataset = VOCImageLevelDataset(**kwargs)
+    assert len(dataset) == 15 and dataset.unlabeled_ids == ['val_00001']  # skipped by default
     with pytest.raises(ValueError, match=r'Annotations/val_00001\.xml has no object'):
         VOCImageLevelDataset(skip_unlabeled=False, **kwargs)
+
+
+def test_empty_and_all_unlabelled_splits_name_the_split_file(synthetic_voc, tmp_path):
+    from wsss_mm.datasets import VOCImageLevelDataset
+    voc = tmp_path / 'voc'
+    shutil.copytree(synthetic_voc, voc)
+    split_dir = voc / 'ImageSets' / 'Segmentation'
+    (split_dir / 'empty.txt').write_text('\n  \n')
+    with pytest.raises(ValueError, match=r'split file .*empty\.txt lists no image id'):
+        VOCImageLevelDataset(data_root=str(voc), ann_file='ImageSets/Segmentation/empty.txt')
+    (split_dir / 'two.txt').write_text('val_00000\nval_00001\n')
+    for img_id in ('val_00000', 'val_00001'):
+        (voc / 'Annotations' / f'{img_id}.xml').write_text('<annotation></annotation>')
+    with pytest.raises(ValueError, match=r'none of the 2 images of split file .*two\.txt has an '
+                       r'image-level label \(val_00000, val_00001\)'):
+        VOCImageLevelDataset(data_root=str(voc), ann_file='ImageSets/Segmentation/two.txt')
 
 
 # -------------------------------------------- gen_pseudo on a hostile set (4, 5, 6, 9, 10)
@@ -170,26 +188,19 @@ def test_gen_pseudo_skips_and_reports_every_bad_file(hostile_voc, classifier_ckp
 
 def test_gen_pseudo_killed_mid_image_resumes_byte_identical(small_voc, classifier_ckpt,
                                                             reference_run, tmp_path):
-    """SIGKILL after an image's CAM file is written and before its label: rerun == one run."""
+    """SIGKILL after an image's CAM file is written and before its label: rerun == one run.
+
+    The kill comes from the atomic writer's fault-injection hook right after the CAM file
+    is renamed into place (deterministic; nothing polls the folder for it).
+    """
+    from wsss_mm.utils.io import KILL_AFTER_WRITE_ENV
     work = tmp_path / 'killed'
-    env = dict(os.environ, PYTHONPATH=REPO, OMP_NUM_THREADS='1')
-    proc = subprocess.Popen([sys.executable, *_args(small_voc, classifier_ckpt, work)],
-                            cwd=REPO, env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    mid_image, deadline = None, time.time() + 300
-    while mid_image is None and proc.poll() is None and time.time() < deadline:
-        if osp.isdir(work / 'cams'):
-            for name in os.listdir(work / 'cams'):
-                img_id = name[:-len('.npz')]
-                if name.endswith('.npz') and not osp.isfile(
-                        work / 'pseudo_labels' / f'{img_id}.png'):
-                    mid_image = img_id
-                    break
-        if mid_image is None:
-            time.sleep(0.002)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    assert mid_image is not None, 'the run finished before it could be killed'
+    mid_image = 'train_00002'
+    env = dict(os.environ, PYTHONPATH=REPO, OMP_NUM_THREADS='1',
+               **{KILL_AFTER_WRITE_ENV: osp.join('cams', f'{mid_image}.npz')})
+    proc = subprocess.run([sys.executable, *_args(small_voc, classifier_ckpt, work)],
+                          cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr[-4000:]
     assert osp.isfile(work / 'cams' / f'{mid_image}.npz')
     assert not osp.isfile(work / 'pseudo_labels' / f'{mid_image}.png')
     run_tool(_args(small_voc, classifier_ckpt, work))
@@ -407,3 +418,194 @@ def test_eval_pseudo_names_bad_prediction_files(small_voc, tmp_path):
     save_png_atomic(str(bad), label[::2, ::2].copy() * 0, VOC_PALETTE)
     out = run_failing(args)
     assert f'{bad} is (32, 40) (H, W) but its ground truth' in out
+
+
+# ------------------------------------------------------------- GT masks of tools/test.py (C1)
+def test_test_tool_refuses_gt_values_outside_the_classes(small_voc, tmp_path):
+    """A GT value 50 would leave the confusion matrix like an ignored pixel (higher mIoU)."""
+    voc = tmp_path / 'voc'
+    shutil.copytree(small_voc, voc)
+    val_ids = open(voc / 'ImageSets' / 'Segmentation' / 'val.txt').read().split()
+    mask_path = voc / 'SegmentationClass' / f'{val_ids[1]}.png'
+    mask = Image.open(mask_path)
+    values = np.array(mask)
+    values[0, :5] = 50
+    bad = Image.fromarray(values, mode='P')
+    bad.putpalette(mask.getpalette())
+    bad.save(mask_path)
+    seg_ckpt = str(tmp_path / 'segmentor.pth')
+    _save_model_checkpoint(SEG_CFG, seg_ckpt)
+    data = [f'{s}_dataloader.dataset.data_root={voc}' for s in ('train', 'val', 'test')]
+    # the config's CRFIoUMetric and mmseg's IoUMetric (which test.py checks the same way)
+    outputs = run_failing(*[['tools/test.py', SEG_CFG, seg_ckpt, '--work-dir',
+                             str(tmp_path / f't{i}'), '--cfg-options', *data, *options]
+                            for i, options in enumerate([['test_evaluator.crf=None'],
+                                                         ['test_evaluator.type=IoUMetric']])])
+    for out in outputs:
+        assert f'label map {mask_path} holds value(s) 50 that are neither a class (0..20) ' \
+               'nor the ignore index 255' in out, out[-3000:]
+
+
+# ------------------------------------------------------------ training image loader (C2)
+def test_training_loader_refuses_bombs_naming_the_file(small_voc, tmp_path):
+    """The configs' LoadImageFromFile is mmcv's (same pixels) behind read_rgb's checks."""
+    import mmcv
+    from mmcv.transforms import LoadImageFromFile as MMCVLoad
+    from mmengine.registry import init_default_scope
+
+    from wsss_mm.io import InputError
+    from wsss_mm.registry import TRANSFORMS
+    init_default_scope('wsss_mm')
+    loader = TRANSFORMS.build(dict(type='LoadImageFromFile'))
+    img_path = osp.join(small_voc, 'JPEGImages', 'train_00000.jpg')
+    # same pixels as mmcv's loader (the reference) on a normal image
+    np.testing.assert_array_equal(loader(dict(img_path=img_path))['img'],
+                                  MMCVLoad()(dict(img_path=img_path))['img'])
+    np.testing.assert_array_equal(loader(dict(img_path=img_path))['img'], mmcv.imread(img_path))
+    cases = {
+        'bomb.jpg': (png_with_header_size(60000, 60000), r'bomb\.jpg.*DecompressionBomb'),
+        'huge.jpg': (png_with_header_size(10000, 10000), r'huge\.jpg: DecompressionBombWarning'),
+        'empty.jpg': (b'', r'empty\.jpg is empty'),
+    }
+    for name, (data, message) in cases.items():
+        (tmp_path / name).write_bytes(data)
+        with pytest.raises(InputError, match=message):
+            loader(dict(img_path=str(tmp_path / name)))
+
+
+# ------------------------------------------------ make_cls_labels and stage-4 data (C4)
+def test_make_cls_labels_refuses_cfg_option_typos(small_voc, tmp_path):
+    cfg = osp.join(REPO, 'configs', 'xu2019', 'cls_vgg16_15e_voc12aug.py')
+    out = tmp_path / 'cls_labels.npy'
+    typo, bad_section = run_failing(
+        ['tools/make_cls_labels.py', cfg, str(out), '--cfg-options',
+         f'val_dataloader.dataset.data_rot={small_voc}'],
+        ['tools/make_cls_labels.py', cfg, str(out), '--cfg-options',
+         f'val_dataloadr.dataset.data_root={small_voc}'])
+    assert ("make_cls_labels: --cfg-options: val_dataloader.dataset.data_rot: "
+            "VOCImageLevelDataset takes no argument 'data_rot' (closest known key: "
+            "'data_root')") in typo
+    assert "unknown key 'val_dataloadr.dataset.data_root'" in bad_section
+    assert not out.exists()
+
+
+def _pseudo_dataset(voc, label_dir):
+    from mmengine.registry import init_default_scope
+
+    from wsss_mm.datasets import PseudoLabelVOCDataset
+    init_default_scope('wsss_mm')
+    return PseudoLabelVOCDataset(
+        pseudo_label_dir=str(label_dir), data_root=str(voc),
+        ann_file='ImageSets/Segmentation/train.txt',
+        pipeline=[dict(type='LoadImageFromFile'), dict(type='LoadAnnotations'),
+                  dict(type='PackSegInputs')])
+
+
+def test_pseudo_label_dataset_checks_files_and_values(small_voc, reference_run, tmp_path):
+    labels = tmp_path / 'pseudo_labels'
+    shutil.copytree(reference_run / 'pseudo_labels', labels)
+    ids = open(osp.join(small_voc, 'ImageSets', 'Segmentation', 'train.txt')).read().split()
+    dataset = _pseudo_dataset(small_voc, labels)
+    np.testing.assert_array_equal(dataset[0]['data_samples'].gt_sem_seg.data[0].numpy(),
+                                  np.asarray(Image.open(labels / f'{ids[0]}.png')))
+    # a label value 50: named when the label is loaded (not "Target 50 is out of bounds")
+    values = np.array(Image.open(labels / f'{ids[2]}.png'))
+    values[0, 0] = 50
+    Image.fromarray(values).save(labels / f'{ids[2]}.png')
+    with pytest.raises(ValueError, match=rf'label map .*{ids[2]}\.png holds value\(s\) 50'):
+        dataset[2]
+    # missing files: named when the dataset is built, before any is drawn
+    os.remove(labels / f'{ids[1]}.png')
+    os.remove(labels / f'{ids[4]}.png')
+    with pytest.raises(FileNotFoundError, match=rf'2 of the 6 images of .*train\.txt have no '
+                       rf'pseudo label in .*pseudo_labels \({ids[1]}\.png, {ids[4]}\.png\)'):
+        _pseudo_dataset(small_voc, labels)
+
+
+def test_wrong_cam_option_types_name_the_key(small_voc, classifier_ckpt, tmp_path):
+    scales, size = run_failing(
+        _args(small_voc, classifier_ckpt, tmp_path / 'a', 'cam_generator.scales=0.5'),
+        _args(small_voc, classifier_ckpt, tmp_path / 'b', 'cam_input_size=abc'))
+    assert "cam_generator.scales=0.5: expected list/tuple (the default is (1.0,))" in scales
+    assert "cam_input_size must be a positive int (pixels) or None, got 'abc'" in size
+    from wsss_mm.apis.pseudo_label_pipeline import PseudoLabelPipeline
+    from wsss_mm.cam import GradCAMGenerator
+    with pytest.raises(ValueError, match=r'scales must be a non-empty list of positive numbers, '
+                       r'got 0\.5'):
+        GradCAMGenerator(torch.nn.Sequential(torch.nn.Conv2d(3, 2, 1)), '0', scales=0.5)
+    with pytest.raises(ValueError, match=r"cam_max_side must be a positive int .*got '9'"):
+        PseudoLabelPipeline(torch.nn.Identity(), None, type('R', (), dict(cue=None))(), [1],
+                            cam_max_side='9')
+
+
+# --------------------------------------------------- data roots with spaces (C5)
+def test_data_root_with_space_and_umlaut_end_to_end(small_voc, classifier_ckpt, reference_run,
+                                                    tmp_path):
+    """--cfg-options values keep their spaces (mmengine's DictAction drops them)."""
+    voc = tmp_path / 'my vöc' / 'VOC2012'
+    shutil.copytree(small_voc, voc)
+    labels = tmp_path / 'out dir' / 'cls labels.npy'
+    run_tool(['tools/make_cls_labels.py', CFG, str(labels), '--datasets', 'pseudo_dataset',
+              '--cfg-options', f'pseudo_dataset.data_root={voc}'])
+    from wsss_mm.datasets import read_cls_labels
+    from wsss_mm.datasets.voc import labels_from_xml
+    ids = open(voc / 'ImageSets' / 'Segmentation' / 'train.txt').read().split()
+    table = read_cls_labels(str(labels))
+    assert sorted(table) == sorted(ids)
+    for img_id in ids:  # the XML of the copy under the spaced path
+        np.testing.assert_array_equal(table[img_id], labels_from_xml(
+            str(voc / 'Annotations' / f'{img_id}.xml')))
+    work = tmp_path / 'work dir'
+    run_tool(_args(str(voc), classifier_ckpt, work))
+    assert _digest(work) == _digest(reference_run)
+    out = tmp_path / 'eval.json'
+    run_tool(['tools/eval_pseudo.py', CFG, '--work-dir', str(work), '--out', str(out),
+              '--cfg-options', f'pseudo_eval_dataset.data_root={voc}'])
+    protocol = json.load(open(out))['protocol']
+    assert protocol['num_images'] == len(ids) and 'my vöc' in json.dumps(
+        protocol, ensure_ascii=False)
+
+
+def test_cfg_options_action_keeps_single_values_and_parses_lists():
+    import argparse
+
+    from wsss_mm.utils.config_check import CfgOptionsAction
+    parser = argparse.ArgumentParser()
+    parser.add_argument('--cfg-options', nargs='+', action=CfgOptionsAction)
+    options = parser.parse_args(['--cfg-options', 'a=/d/my vöc', 'b=0.5', 'c=[1, 2]',
+                                 'd=(0.5, 1.0)', 'e=None', 'f=True', "g='x y'"]).cfg_options
+    assert options == {'a': '/d/my vöc', 'b': 0.5, 'c': [1, 2], 'd': (0.5, 1.0), 'e': None,
+                       'f': True, 'g': 'x y'}
+
+
+# --------------------------------------------------------- CAM resolution cap (C6)
+def test_cam_resolution_cap_is_applied_and_reported(small_voc, classifier_ckpt, tmp_path):
+    """Capped CAMs are computed at the cap and resized back: the same maps as
+    ``cam_input_size`` = the cap (the documented meaning), on the original grid."""
+    from mmengine.config import Config
+
+    from wsss_mm.apis.pseudo_label_pipeline import PseudoLabelPipeline
+    from wsss_mm.registry import DATASETS
+    from wsss_mm.utils.setup_env import register_all_modules
+    register_all_modules()
+    cfg = Config.fromfile(CFG)
+    dataset = DATASETS.build(dict(cfg.pseudo_dataset, data_root=small_voc))
+    data = dataset[0]
+    img_id = data['data_samples'].img_id
+    maps = {}
+    for name, options in dict(capped=dict(cam_max_side=40),
+                              resized=dict(cam_input_size=40, cam_max_side=None),
+                              full=dict()).items():
+        pipeline = PseudoLabelPipeline.from_config(Config(dict(cfg.to_dict(), **options)),
+                                                   classifier_ckpt,
+                                                   dataset.metainfo['label_ids'])
+        maps[name] = pipeline.attention(data)[0]
+        assert pipeline.capped == ([img_id] if name == 'capped' else [])
+    assert maps['capped'].shape[1:] == (64, 80)
+    torch.testing.assert_close(maps['capped'], maps['resized'], rtol=0, atol=0)
+    assert not torch.equal(maps['capped'], maps['full'])
+    work = tmp_path / 'capped'
+    run_tool(_args(small_voc, classifier_ckpt, work, 'cam_max_side=40', '--stages', 'cam'))
+    ids = open(osp.join(small_voc, 'ImageSets', 'Segmentation', 'train.txt')).read().split()
+    report = json.load(open(work / 'gen_pseudo_report.json'))
+    assert report['cam_capped'] == dict(max_side=40, images=sorted(ids))

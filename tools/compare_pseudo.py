@@ -20,14 +20,14 @@ import os.path as osp
 import sys
 from typing import Dict, List
 
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
 
 # tools/eval_pseudo.py, next to this file
 from eval_pseudo import check_recorded_config, eval_dataset_config
 from wsss_mm.evaluation import evaluate_pseudo_labels, format_table
 from wsss_mm.io import WorkDirLayout, read_label_map, read_optional_label_map, read_rgb
 from wsss_mm.registry import DATASETS
-from wsss_mm.utils.config_check import EVAL_PSEUDO_KEYS, apply_cfg_options
+from wsss_mm.utils.config_check import EVAL_PSEUDO_KEYS, CfgOptionsAction, apply_cfg_options
 from wsss_mm.utils.io import atomic_write_bytes, save_png_atomic
 from wsss_mm.utils.setup_env import register_all_modules
 from wsss_mm.visualization.overlay import make_panel, stack_panels
@@ -44,7 +44,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--split', help='as tools/eval_pseudo.py --split')
     parser.add_argument('--gt-dir', help='as tools/eval_pseudo.py --gt-dir')
     parser.add_argument('--num-vis', type=int, default=4, help='images in the picture')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+    parser.add_argument('--cfg-options', nargs='+', action=CfgOptionsAction,
                         help='applied to every config (e.g. pseudo_eval_dataset.data_root)')
     return parser.parse_args()
 

@@ -23,8 +23,14 @@ Resumable: masks that exist are kept (each is written atomically), so a killed r
 continues; the label file and lists are rewritten at the end. OUT_DIR/.convert_coco/<split>/
 records the annotation file's sha256: a rerun of the split from another file is refused.
 Memory: the JSON (about 2-3 GB in pycocotools for train2014) plus one image's masks at a time.
+
+The JSON is checked before anything is written (``check_coco_instances``): file names
+with a folder part (``../../x.jpg``), repeated image ids or file names, categories that
+are not COCO's 80, unknown images or categories and segmentations that are missing
+(box-only) or malformed are refused, naming the entry.
 """
 import argparse
+import json
 import os.path as osp
 import re
 from typing import Dict, List, Sequence
@@ -34,7 +40,8 @@ from pycocotools import mask as mask_utils
 from pycocotools.coco import COCO
 from tqdm import tqdm
 
-from wsss_mm.datasets import COCOImageLevelDataset, read_cls_labels, write_cls_labels
+from wsss_mm.datasets import (COCOImageLevelDataset, check_coco_instances, read_cls_labels,
+                              write_cls_labels)
 from wsss_mm.io import make_record, stage_state, write_label_map, write_record
 from wsss_mm.utils.io import atomic_write_bytes, remove_stale_temp_files
 
@@ -76,12 +83,27 @@ def semantic_mask(anns: Sequence[dict], height: int, width: int,
     return out
 
 
+def load_checked(path: str) -> COCO:
+    """The pycocotools index of an instances JSON that :func:`check_coco_instances` accepts."""
+    try:
+        with open(path, 'rb') as f:
+            data = json.load(f)
+    except (OSError, ValueError) as err:  # json.JSONDecodeError is a ValueError
+        raise SystemExit(f'convert_coco: cannot read {path}: {err}') from err
+    try:
+        check_coco_instances(data, path)
+    except ValueError as err:
+        raise SystemExit(f'convert_coco: {err}') from err
+    coco = COCO()
+    coco.dataset = data
+    coco.createIndex()
+    return coco
+
+
 def main() -> None:
     args = parse_args()
-    coco = COCO(args.annotation_json)
+    coco = load_checked(args.annotation_json)
     cat_ids = sorted(coco.getCatIds())
-    if len(cat_ids) != len(COCOImageLevelDataset.METAINFO['classes']):
-        raise SystemExit(f'{args.annotation_json}: {len(cat_ids)} categories, expected 80')
     # the k-th category in ascending id order is class k (label value label_ids[k])
     index_of = {cat: k for k, cat in enumerate(cat_ids)}
     value_of = {cat: COCOImageLevelDataset.METAINFO['label_ids'][k]

@@ -20,14 +20,14 @@ import os.path as osp
 import warnings
 from typing import Dict, Optional
 
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
 
 from wsss_mm.evaluation import (evaluate_cams, evaluate_pseudo_labels, evaluate_saliency,
                                 format_table)
 from wsss_mm.io import (CUES, WorkDirLayout, config_differences, pseudo_stage_config,
                         read_record, stage_files)
 from wsss_mm.registry import DATASETS
-from wsss_mm.utils.config_check import EVAL_PSEUDO_KEYS, apply_cfg_options
+from wsss_mm.utils.config_check import EVAL_PSEUDO_KEYS, CfgOptionsAction, apply_cfg_options
 from wsss_mm.utils.io import atomic_write_bytes
 from wsss_mm.utils.setup_env import register_all_modules
 
@@ -41,7 +41,7 @@ def parse_args() -> argparse.Namespace:
                         'val) or a split file (relative to the data root, or absolute)')
     parser.add_argument('--gt-dir', help='GT mask folder, relative to the data root')
     parser.add_argument('--out', help='JSON file (default: <work-dir>/eval_pseudo.json)')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    parser.add_argument('--cfg-options', nargs='+', action=CfgOptionsAction)
     return parser.parse_args()
 
 

@@ -47,7 +47,7 @@ from collections import defaultdict
 from typing import Dict, List, Mapping, Optional
 
 import torch
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
 from mmengine.dist import all_gather_object, barrier, get_dist_info, init_dist
 from tqdm import tqdm
 
@@ -57,7 +57,7 @@ from wsss_mm.io import (InputError, WorkDirLayout, clear_stage, make_record,
                         read_record, record_digest, stage_files, stage_state, write_cams, write_cue,
                         write_label_map, write_overlay, write_record)
 from wsss_mm.registry import DATASETS, MODELS, REFINERS
-from wsss_mm.utils.config_check import PSEUDO_KEYS, apply_cfg_options
+from wsss_mm.utils.config_check import PSEUDO_KEYS, CfgOptionsAction, apply_cfg_options
 from wsss_mm.utils.io import save_json_atomic
 from wsss_mm.utils.setup_env import (init_cpu_distributed, register_all_modules,
                                      release_distributed)
@@ -90,7 +90,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--on-error', choices=['raise', 'skip'],
                         help='bad input: stop (raise) or skip and report (default: config)')
     parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    parser.add_argument('--cfg-options', nargs='+', action=CfgOptionsAction)
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm'], default='none')
     return parser.parse_args()
 
@@ -357,7 +357,8 @@ def main() -> None:
             seconds_per_image=previous.get('seconds_per_image', {})))
         raise
     gathered = all_gather_object(dict(failures=failures, attempted=len(todo),
-                                      seconds=dict(seconds), counts=dict(counts)))
+                                      seconds=dict(seconds), counts=dict(counts),
+                                      capped=pipeline.capped))
     if rank == 0:
         failed = sorted((f for part in gathered for f in part['failures']),
                         key=lambda f: f['img_id'])
@@ -369,8 +370,14 @@ def main() -> None:
                       refiner=repr(pipeline.refiner),
                       records={stage: record_digest(read_record(layout.folder(stage)))
                                for stage in ('cam', cue, 'pseudo')
-                               if stage and read_record(layout.folder(stage))})
+                               if stage and read_record(layout.folder(stage))},
+                      cam_capped=dict(max_side=pipeline.cam_max_side, images=sorted(
+                          i for part in gathered for i in part['capped'])))
         save_json_atomic(report_path, report)
+        if report['cam_capped']['images']:
+            print(f'[gen_pseudo] CAMs of {len(report["cam_capped"]["images"])} image(s) '
+                  f'computed at a long side of {pipeline.cam_max_side} px (cam_max_side) and '
+                  f'resized back: {", ".join(report["cam_capped"]["images"][:10])}')
         for failure in failed:
             print(f'[gen_pseudo] skipped {failure["img_id"]}: {failure["error"]}')
         print(f'[gen_pseudo] {report["processed_this_run"]} images done, '

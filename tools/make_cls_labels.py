@@ -10,10 +10,11 @@ ids as IRN's integers (2007_000032 -> 2007000032), so IRN-based code reads the f
 """
 import argparse
 
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
 
 from wsss_mm.datasets import cls_labels_of, write_cls_labels
 from wsss_mm.registry import DATASETS
+from wsss_mm.utils.config_check import CfgOptionsAction, apply_cfg_options
 from wsss_mm.utils.setup_env import register_all_modules
 
 
@@ -26,7 +27,7 @@ def parse_args() -> argparse.Namespace:
                         default=['train_dataloader.dataset', 'val_dataloader.dataset'],
                         help='dotted config keys of the datasets to include')
     parser.add_argument('--irn-keys', action='store_true', help='VOC ids as IRN integers')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    parser.add_argument('--cfg-options', nargs='+', action=CfgOptionsAction)
     return parser.parse_args()
 
 
@@ -34,12 +35,15 @@ def main() -> None:
     args = parse_args()
     register_all_modules()
     cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    # the tool reads the top-level sections of --datasets (and the registry scope)
+    reads = {key.split('.')[0]: None for key in args.datasets}
+    apply_cfg_options(cfg, args.cfg_options, dict(reads, default_scope=None), 'make_cls_labels')
     labels = {}
     for key in args.datasets:
         data_cfg = cfg
         for part in key.split('.'):
+            if part not in data_cfg:
+                raise SystemExit(f'make_cls_labels: --datasets {key}: the config has no {part!r}')
             data_cfg = data_cfg[part]
         dataset = DATASETS.build(dict(data_cfg, pipeline=[]))
         labels.update(cls_labels_of(dataset))

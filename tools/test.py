@@ -28,9 +28,19 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
+def checked_evaluator(evaluator: dict) -> dict:
+    """The config's evaluator, with mmseg's ``IoUMetric`` as ``CRFIoUMetric(crf=None)``:
+    the same scores, but a GT mask value outside the classes and 255 is refused
+    (naming the mask) instead of being dropped like an ignored pixel."""
+    if evaluator.get('type') in ('IoUMetric', 'mmseg.IoUMetric'):
+        return dict(evaluator, type='CRFIoUMetric', crf=None)
+    return evaluator
+
+
 def main() -> None:
     args = parse_args()
     cfg = load_runner_config(args)
+    cfg.test_evaluator = checked_evaluator(cfg.test_evaluator)
     if args.crf or args.format_only:
         crf = cfg.test_evaluator.get('crf') or dict(type='DenseCRF')  # the config's preset
         evaluator = dict(type='CRFIoUMetric', iou_metrics=['mIoU'], nproc=args.crf_nproc,

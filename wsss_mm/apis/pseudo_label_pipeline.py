@@ -10,7 +10,7 @@ results. The refiner (:class:`~wsss_mm.pseudo.BaseRefiner`) names the cue it rea
 preprocessor, as at training time. Class ids are the dataset's label values
 (``metainfo['label_ids']``).
 """
-from typing import Callable, Optional, Sequence, Tuple
+from typing import Callable, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -23,7 +23,10 @@ from wsss_mm.cam import normalize_maps
 from wsss_mm.io import InputError, quantize_cams
 from wsss_mm.registry import CAM_GENERATORS, MODELS, REFINERS, SALIENCY_GENERATORS
 
-__all__ = ['PseudoLabelPipeline', 'DEFAULT_SALIENCY_PREPROCESSOR', 'CUE_NETWORKS']
+__all__ = ['PseudoLabelPipeline', 'DEFAULT_SALIENCY_PREPROCESSOR', 'CUE_NETWORKS', 'CAM_MAX_SIDE']
+
+#: Default cap (pixels) on the long side of the CAM network input (see ``cam_max_side``).
+CAM_MAX_SIDE = 1024
 
 #: Input normalization of the saliency detectors (ImageNet RGB statistics on 0..255).
 DEFAULT_SALIENCY_PREPROCESSOR = dict(type='ImgDataPreprocessor',
@@ -64,6 +67,11 @@ class PseudoLabelPipeline:
         cam_input_size: Long side (pixels) the classifier's input is resized to for
             the CAMs, which are then resized back bilinearly and renormalized; None
             (default) computes them on the original image.
+        cam_max_side: Cap on that long side (default :data:`CAM_MAX_SIDE`, 1024): a
+            larger image (or ``cam_input_size``) gets its CAMs computed at this long
+            side and resized back, bounding memory (a 9000×9000 image took 15 GB at
+            full size); :attr:`capped` lists the ids of the images it applied to.
+            None: no cap.
         device: Where the networks run.
     """
 
@@ -75,6 +83,7 @@ class PseudoLabelPipeline:
                  cue_network: Optional[Callable] = None,
                  cue_preprocessor: Optional[nn.Module] = None,
                  cam_input_size: Optional[int] = None,
+                 cam_max_side: Optional[int] = CAM_MAX_SIDE,
                  device: str = 'cpu') -> None:
         self.device = torch.device(device)
         self.classifier = classifier.to(self.device).eval()
@@ -87,10 +96,14 @@ class PseudoLabelPipeline:
         self.cue_network = cue_network
         self.cue_preprocessor = (None if cue_preprocessor is None else
                                  cue_preprocessor.to(self.device))
-        if cam_input_size is not None and cam_input_size < 1:
-            raise ValueError(f'cam_input_size must be a positive size or None, got '
-                             f'{cam_input_size}')
+        for name, size in (('cam_input_size', cam_input_size), ('cam_max_side', cam_max_side)):
+            if size is not None and (isinstance(size, bool) or not isinstance(size, int)
+                                     or size < 1):
+                raise ValueError(f'{name} must be a positive int (pixels) or None, got {size!r}')
         self.cam_input_size = cam_input_size
+        self.cam_max_side = cam_max_side
+        #: ids of the images whose CAMs were computed at ``cam_max_side``
+        self.capped: List[str] = []
 
     @classmethod
     def from_config(cls, cfg: Config, classifier_checkpoint: Optional[str],
@@ -128,6 +141,7 @@ class PseudoLabelPipeline:
                              f'no cue')
         return cls(classifier, cam_generator, refiner, label_ids, cue_network=cue_network,
                    cue_preprocessor=preprocessor, cam_input_size=cfg.get('cam_input_size'),
+                   cam_max_side=cfg.get('cam_max_side', CAM_MAX_SIDE),
                    device=device)
 
     @staticmethod
@@ -148,21 +162,33 @@ class PseudoLabelPipeline:
             raise InputError(f'image {data["data_samples"].img_path} has no image-level labels')
         image = self._prepare(self.classifier.data_preprocessor, data)
         multi_hot = labels.to(device=self.device, dtype=torch.float32)[None]
-        maps = self._cams(image, multi_hot)[0]
+        if self.cam_long_side(*image.shape[-2:]) < (self.cam_input_size or max(image.shape[-2:])):
+            meta = data['data_samples'].metainfo
+            self.capped.append(meta.get('img_id', meta.get('img_path')))
+        maps = self._cams(image, multi_hot, class_index.to(self.device))
         ids = np.asarray(self.label_ids, dtype=np.uint8)[class_index.numpy()]
-        return quantize_cams(maps[class_index.to(maps.device)].cpu()), ids
+        return quantize_cams(maps.cpu()), ids
 
-    def _cams(self, image: torch.Tensor, multi_hot: torch.Tensor) -> torch.Tensor:
-        """[1, C, H, W] maps at the input size, computed at ``cam_input_size`` if set."""
-        if self.cam_input_size is None:
-            return self.cam_generator(image, multi_hot)
+    def cam_long_side(self, height: int, width: int) -> int:
+        """Long side of the network input the CAMs of a ``height`` × ``width`` image are
+        computed at: ``cam_input_size`` or the image's, at most ``cam_max_side``."""
+        long_side = self.cam_input_size or max(height, width)
+        return long_side if self.cam_max_side is None else min(long_side, self.cam_max_side)
+
+    def _cams(self, image: torch.Tensor, multi_hot: torch.Tensor,
+              class_index: torch.Tensor) -> torch.Tensor:
+        """[K, H, W] maps of the classes ``class_index`` at the input size, computed at
+        :meth:`cam_long_side` and resized back when that differs from the input."""
         h, w = image.shape[-2:]
-        scale = self.cam_input_size / max(h, w)
+        long_side = self.cam_long_side(h, w)
+        if self.cam_input_size is None and long_side == max(h, w):
+            return self.cam_generator(image, multi_hot)[0, class_index]
+        scale = long_side / max(h, w)
         size = (max(1, round(h * scale)), max(1, round(w * scale)))
         small = F.interpolate(image, size=size, mode='bilinear', align_corners=False)
-        maps = self.cam_generator(small, multi_hot)
+        maps = self.cam_generator(small, multi_hot)[:, class_index]
         return normalize_maps(F.interpolate(maps, size=(h, w), mode='bilinear',
-                                            align_corners=False))
+                                            align_corners=False))[0]
 
     @torch.no_grad()
     def cue(self, data: dict) -> torch.Tensor:

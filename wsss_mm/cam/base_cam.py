@@ -79,8 +79,11 @@ class BaseCAMGenerator:
                  target_layer: Union[str, Sequence[str]],
                  scales: Sequence[float] = (1.0, ),
                  flip: bool = False) -> None:
-        if len(scales) == 0 or any(s <= 0 for s in scales):
-            raise ValueError(f'scales must be non-empty and positive, got {scales}')
+        if (not isinstance(scales, (list, tuple)) or len(scales) == 0
+                or any(isinstance(s, bool) or not isinstance(s, (int, float)) or s <= 0
+                       for s in scales)):
+            raise ValueError(f'scales must be a non-empty list of positive numbers, '
+                             f'got {scales!r}')
         names = (target_layer, ) if isinstance(target_layer, str) else tuple(target_layer)
         if len(names) == 0 or len(set(names)) != len(names):
             raise ValueError(f'target_layer must name distinct layers, got {target_layer!r}')

@@ -82,7 +82,9 @@ class ImageLevelDataset(BaseDataset):
             what the subclass's label source reads; missing keys take the defaults.
         pipeline: mmcv transforms.
         skip_unlabeled: Drop images without any class (they carry no image-level
-            supervision); otherwise they raise.
+            supervision), with one warning naming them (:attr:`unlabeled_ids`);
+            otherwise they raise. An empty split, or one whose images all lack
+            labels, raises naming the split file.
         defer_label_errors: Instead of raising while the list is built, keep an
             image whose labels cannot be read (or, without ``skip_unlabeled``, that
             has none) with the message in ``label_error``, so a per-image consumer
@@ -152,7 +154,12 @@ class ImageLevelDataset(BaseDataset):
         """One entry per split id: ``img_id``, ``img_path``, ``gt_label`` (+ ``seg_map_path``)."""
         self._npy_labels = None
         data_list = []
-        for img_id in read_split(self.ann_file):
+        #: ids of the split dropped because they have no image-level label
+        self.unlabeled_ids: List[str] = []
+        split = read_split(self.ann_file)
+        if not split:
+            raise ValueError(f'split file {self.ann_file} lists no image id')
+        for img_id in split:
             seg_map_path = osp.join(self.data_prefix['seg_map_path'],
                                     img_id + self.seg_map_suffix)
             error = None
@@ -160,6 +167,7 @@ class ImageLevelDataset(BaseDataset):
                 labels = self.image_labels(img_id, seg_map_path)
                 if not labels.any():
                     if self.skip_unlabeled:
+                        self.unlabeled_ids.append(img_id)
                         continue
                     raise ValueError(f'{self.label_path(img_id, seg_map_path)} has no object '
                                      f'of the {len(self.metainfo["classes"])} classes (image '
@@ -179,4 +187,18 @@ class ImageLevelDataset(BaseDataset):
                 info['seg_fields'] = []
             data_list.append(info)
         self._npy_labels = None
+        self._report_unlabeled(len(split), data_list)
         return data_list
+
+    def _report_unlabeled(self, num_listed: int, data_list: List[dict]) -> None:
+        """Warn about the images dropped for lack of labels; raise if none is left."""
+        if not self.unlabeled_ids:
+            return
+        listed = ', '.join(self.unlabeled_ids[:10]) + (
+            ' ...' if len(self.unlabeled_ids) > 10 else '')
+        if not data_list:
+            raise ValueError(f'none of the {num_listed} images of split file {self.ann_file} '
+                             f'has an image-level label ({listed}): nothing to use')
+        warnings.warn(f'split file {self.ann_file}: {len(self.unlabeled_ids)} of {num_listed} '
+                      f'images have no image-level label and are left out ({listed})',
+                      stacklevel=2)

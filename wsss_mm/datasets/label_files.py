@@ -6,8 +6,16 @@ with ``np.save``; VOC ids are stored as integers, ``2007_000032`` -> ``200700003
 stems (``COCO_train2014_000000000009``), which are not integers. This module reads
 both kinds of keys and writes VOC files in IRN's integer form, so files from other
 repositories and files written here are interchangeable.
+
+Such a file is a pickle, and unpickling runs whatever the file names. So it is never
+given to ``np.load(allow_pickle=True)``: :func:`read_cls_labels` unpickles it with an
+allow-list holding only what an IRN label file contains (numpy's array and scalar
+reconstruction, ``ndarray``, ``dtype``; dicts, ints and strings are pickle opcodes,
+not globals) -- the idea of ``torch.load(weights_only=True)`` -- and then checks the
+shape of what it got. Anything else is refused, naming the file and the global.
 """
 import io
+import pickle
 import re
 from typing import Dict, Mapping
 
@@ -35,21 +43,96 @@ def decode_voc_id(key: int) -> str:
     return f'{text[:4]}_{text[4:]}'
 
 
+def _numpy_globals() -> Dict[tuple, object]:
+    """``(module, name) -> object`` of the globals a pickled dict of numpy arrays uses."""
+    # numpy >= 2 pickles its helpers as numpy._core.multiarray, numpy 1.x as numpy.core
+    multiarray = np._core.multiarray if hasattr(np, '_core') else np.core.multiarray
+    allowed = {('numpy', 'ndarray'): np.ndarray, ('numpy', 'dtype'): np.dtype}
+    for module in ('numpy.core.multiarray', 'numpy._core.multiarray'):
+        allowed[(module, '_reconstruct')] = multiarray._reconstruct
+        allowed[(module, 'scalar')] = multiarray.scalar
+    return allowed
+
+
+class _LabelFileUnpickler(pickle.Unpickler):
+    """An unpickler that resolves only numpy's array/scalar globals and refuses the rest."""
+
+    def find_class(self, module: str, name: str):
+        allowed = _numpy_globals().get((module, name))
+        if allowed is None:
+            raise pickle.UnpicklingError(
+                f'refused: its pickle names the global {module}.{name}, which an image-level '
+                'label file never holds (only numpy arrays in a dict are unpickled)')
+        return allowed
+
+
+def _read_pickled_npy(path: str):
+    """The object of a ``.npy`` file, unpickled through the allow-list if it is an object array."""
+    with open(path, 'rb') as f:
+        version = np.lib.format.read_magic(f)
+        if version == (1, 0):
+            _, _, dtype = np.lib.format.read_array_header_1_0(f)
+        elif version == (2, 0):
+            _, _, dtype = np.lib.format.read_array_header_2_0(f)
+        else:
+            raise ValueError(f'unsupported .npy version {version}')
+        if not dtype.hasobject:
+            f.seek(0)
+            return np.load(f, allow_pickle=False)
+        return _LabelFileUnpickler(f).load()
+
+
+def _label_key(path: str, key) -> str:
+    """The image id of a label-file key (IRN's VOC integers or text)."""
+    if isinstance(key, (int, np.integer)) and not isinstance(key, (bool, np.bool_)):
+        try:
+            return decode_voc_id(key)
+        except ValueError as err:
+            raise ValueError(f'label file {path}: {err}') from err
+    if isinstance(key, str):
+        return key
+    raise ValueError(f'label file {path} has a key {key!r} of type {type(key).__name__}; '
+                     'expected an image id (int or str)')
+
+
+def _label_vector(path: str, img_id: str, value) -> np.ndarray:
+    """The float32 multi-hot vector of one entry, refusing non-numeric or non-1-D values."""
+    if not (isinstance(value, np.ndarray) and value.ndim == 1
+            and (np.issubdtype(value.dtype, np.number) or value.dtype == np.bool_)):
+        got = (f'an array of shape {value.shape} and dtype {value.dtype}'
+               if isinstance(value, np.ndarray) else type(value).__name__)
+        raise ValueError(f'label file {path}: the entry of {img_id} is {got}; '
+                         'expected a 1-D numeric multi-hot array')
+    return value.astype(np.float32)
+
+
 def read_cls_labels(path: str) -> Dict[str, np.ndarray]:
-    """``{image id: multi-hot float32 [C]}`` from a ``cls_labels.npy`` (integer or text keys)."""
+    """``{image id: multi-hot float32 [C]}`` from a ``cls_labels.npy`` (integer or text keys).
+
+    The pickle is read through an allow-list (see the module docstring): a file whose
+    pickle names any other global (``os.system``, a class) is refused before it runs.
+    """
     try:
-        data = np.load(path, allow_pickle=True)
-        table = data.item() if data.dtype == object and data.shape == () else None
-    except (OSError, ValueError) as err:
+        data = _read_pickled_npy(path)
+    except Exception as err:  # a corrupt pickle raises anything from EOFError to TypeError
         raise ValueError(f'cannot read label file {path}: {err}') from err
+    table = data.item() if isinstance(data, np.ndarray) and data.dtype == object \
+        and data.shape == () else None
     if not isinstance(table, dict):
         raise ValueError(f'label file {path} holds no {{image id: labels}} dict '
-                         f'(got an array of shape {data.shape})')
+                         f'(got {_describe(data)})')
     labels = {}
     for key, value in table.items():
-        img_id = decode_voc_id(key) if isinstance(key, (int, np.integer)) else str(key)
-        labels[img_id] = np.asarray(value, dtype=np.float32)
+        img_id = _label_key(path, key)
+        labels[img_id] = _label_vector(path, img_id, value)
     return labels
+
+
+def _describe(data) -> str:
+    """Short description of what a label file held instead of a dict."""
+    if isinstance(data, np.ndarray):
+        return f'an array of shape {data.shape}'
+    return f'a {type(data).__name__}'
 
 
 def cls_labels_of(dataset) -> Dict[str, np.ndarray]:
@@ -61,6 +144,9 @@ def cls_labels_of(dataset) -> Dict[str, np.ndarray]:
 def write_cls_labels(path: str, labels: Mapping[str, np.ndarray],
                      integer_voc_keys: bool = False) -> None:
     """Write ``{image id: multi-hot}`` as a ``cls_labels.npy``, atomically.
+
+    The file is IRN's format (a pickled dict, so IRN's ``np.load(allow_pickle=True)``
+    reads it); it holds only what :func:`read_cls_labels`'s allow-list accepts.
 
     Args:
         path: Output ``.npy`` file.

@@ -4,11 +4,32 @@ from typing import Sequence
 import numpy as np
 import torch
 from mmcv.transforms import BaseTransform
+from mmcv.transforms import LoadImageFromFile as MMCVLoadImageFromFile
 from mmengine.structures import PixelData
 from mmseg.structures import SegDataSample
 
-from wsss_mm.io import read_rgb
+from wsss_mm.io import InputError, check_image_header, read_rgb
 from wsss_mm.registry import TRANSFORMS
+
+
+@TRANSFORMS.register_module(name='LoadImageFromFile')
+class LoadImageChecked(MMCVLoadImageFromFile):
+    """mmcv's ``LoadImageFromFile`` (same decoder, same pixels) behind :func:`read_rgb`'s
+    checks of the file header: a decompression bomb (over ``Image.MAX_IMAGE_PIXELS``),
+    an empty, missing or unknown file, or a decoder failure raise
+    :class:`~wsss_mm.io.InputError` naming the file instead of an OpenCV error.
+
+    Registered as ``LoadImageFromFile`` in the ``wsss_mm`` scope, so every config of
+    this project (``default_scope='wsss_mm'``) trains and tests through it unchanged.
+    """
+
+    def transform(self, results: dict) -> dict:
+        path = results['img_path']
+        check_image_header(path)
+        try:
+            return super().transform(results)
+        except Exception as err:  # cv2 / mmcv decoder errors name no file
+            raise InputError(f'cannot read image {path}: {type(err).__name__}: {err}') from err
 
 
 @TRANSFORMS.register_module()

@@ -13,6 +13,7 @@ from mmengine.dist import barrier, is_main_process
 from mmseg.evaluation import IoUMetric
 
 from wsss_mm.datasets.voc import VOC_PALETTE
+from wsss_mm.evaluation.label_checks import check_label_values
 from wsss_mm.io import read_rgb
 from wsss_mm.registry import METRICS, POSTPROCESSORS
 from wsss_mm.utils.io import atomic_write_bytes, save_png_atomic
@@ -73,6 +74,10 @@ class CRFIoUMetric(IoUMetric):
     ``output_dir/results/VOC2012/Segmentation/comp6_test_cls/``, then packed
     into ``output_dir/results.tar.gz`` for the evaluation server.
 
+    Ground-truth values outside the classes and the ignore index raise ``ValueError``
+    naming the mask file (mmseg's ``IoUMetric`` would drop them from the confusion
+    matrix and report a higher mIoU); with ``crf=None`` it scores as ``IoUMetric``.
+
     Args:
         crf: Config of the post-processor (``DenseCRF``); ``None`` disables it.
         nproc: CRF worker processes (1 = in this process).
@@ -124,7 +129,10 @@ class CRFIoUMetric(IoUMetric):
             info = dict(pred=sample['pred_sem_seg']['data'].squeeze(0).cpu(),
                         img_path=sample['img_path'])
             if not self.format_only:
-                info['label'] = sample['gt_sem_seg']['data'].squeeze(0).to(info['pred'])
+                gt = sample['gt_sem_seg']['data'].squeeze(0).cpu()
+                check_label_values(gt, sample.get('seg_map_path', sample['img_path']),
+                                   len(self.dataset_meta['classes']), self.ignore_index)
+                info['label'] = gt.to(info['pred'])
             if self.crf is None:
                 self._store(info, None)
                 continue

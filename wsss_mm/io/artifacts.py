@@ -29,10 +29,11 @@ from wsss_mm.utils.io import remove_stale_temp_files, save_npz_atomic, save_png_
 from wsss_mm.visualization.overlay import make_panel
 
 __all__ = [
-    'InputError', 'WorkDirLayout', 'read_rgb', 'read_label_map', 'quantize_cams',
-    'quantize_saliency', 'write_cams', 'read_cams', 'write_saliency', 'read_saliency',
-    'write_boundary', 'read_boundary', 'write_relation_labels', 'write_cue', 'read_cue', 'CUES',
-    'write_label_map', 'write_overlay', 'flat_palette', 'read_optional_label_map'
+    'InputError', 'WorkDirLayout', 'read_rgb', 'check_image_header', 'read_label_map',
+    'quantize_cams', 'quantize_saliency', 'write_cams', 'read_cams', 'write_saliency',
+    'read_saliency', 'write_boundary', 'read_boundary', 'write_relation_labels', 'write_cue',
+    'read_cue', 'CUES', 'write_label_map', 'write_overlay', 'flat_palette',
+    'read_optional_label_map'
 ]
 
 
@@ -92,6 +93,39 @@ class WorkDirLayout:
             remove_stale_temp_files(self.folder(stage))
 
 
+def _open_image(path: str, data: bytes) -> Image.Image:
+    """The PIL image of a file's bytes (header parsed, pixels not decoded), refusing an
+    empty file, an unknown format and images over ``Image.MAX_IMAGE_PIXELS`` (PIL warns
+    between that and twice that: refused too) with :class:`InputError` naming ``path``."""
+    if not data:
+        raise InputError(f'image {path} is empty (0 bytes)')
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter('error', Image.DecompressionBombWarning)
+            return Image.open(io.BytesIO(data))
+    except UnidentifiedImageError as err:
+        raise InputError(f'cannot read image {path}: not an image format PIL can decode '
+                         f'({len(data)} bytes)') from err
+    except Exception as err:  # bombs, broken headers
+        raise InputError(f'cannot read image {path}: {type(err).__name__}: {err}') from err
+
+
+def _read_bytes(path: str) -> bytes:
+    """The bytes of an image file (:class:`InputError` naming it if unreadable)."""
+    try:
+        with open(path, 'rb') as f:
+            return f.read()
+    except OSError as err:
+        raise InputError(f'cannot read image {path}: {err}') from err
+
+
+def check_image_header(path: str) -> Tuple[int, int]:
+    """``(H, W)`` of an image file from its header, with :func:`read_rgb`'s checks of
+    the file and of the pixel count (decompression bombs); nothing is decoded."""
+    width, height = _open_image(path, _read_bytes(path)).size
+    return height, width
+
+
 def read_rgb(path: str) -> np.ndarray:
     """Decode an image file fully into RGB uint8 [H, W, 3].
 
@@ -99,24 +133,11 @@ def read_rgb(path: str) -> np.ndarray:
     empty file, an unknown format, truncated data, any decoder error, and images
     over ``Image.MAX_IMAGE_PIXELS`` (checked from the header, before decoding).
     """
+    image = _open_image(path, _read_bytes(path))
     try:
-        with open(path, 'rb') as f:
-            data = f.read()
-    except OSError as err:
-        raise InputError(f'cannot read image {path}: {err}') from err
-    if not data:
-        raise InputError(f'image {path} is empty (0 bytes)')
-    try:
-        with warnings.catch_warnings():
-            # PIL only warns between MAX_IMAGE_PIXELS and twice that: refuse those too
-            warnings.simplefilter('error', Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data))
-            image.load()  # raises on truncated data (LOAD_TRUNCATED_IMAGES is False)
+        image.load()  # raises on truncated data (LOAD_TRUNCATED_IMAGES is False)
         return np.array(image.convert('RGB'))
-    except UnidentifiedImageError as err:
-        raise InputError(f'cannot read image {path}: not an image format PIL can decode '
-                         f'({len(data)} bytes)') from err
-    except Exception as err:  # any decoder error (OSError, SyntaxError, bombs, ...)
+    except Exception as err:  # any decoder error (OSError, SyntaxError, ...)
         raise InputError(f'cannot read image {path}: {type(err).__name__}: {err}') from err
 
 

@@ -11,10 +11,16 @@ reports, naming the key:
   that the tool does not know, an argument that the component class built
   from the enclosing ``dict(type=...)`` does not take, each with the closest
   known key (difflib); a value whose type differs from the config's value
-  (number / bool / string / sequence / dict);
+  (number / bool / string / sequence / dict), or, for an argument the config
+  leaves at its default, from the component's default
+  (``cam_generator.scales=0.5`` where the default is ``(1.0,)``);
 * warnings: a top-level key that is in the config but that the tool never
   reads (e.g. ``data_root``: config variables are substituted when the file is
   read, so overriding them later changes nothing).
+
+The tools parse ``--cfg-options`` with :class:`CfgOptionsAction`, mmengine's
+``DictAction`` except that a single value keeps its spaces (``DictAction`` removes
+every space, so ``data_root=my voc`` became ``myvoc``).
 """
 import copy
 import difflib
@@ -22,7 +28,7 @@ import inspect
 import warnings
 from typing import Any, Collection, List, Mapping, Optional
 
-from mmengine.config import Config
+from mmengine.config import Config, DictAction
 
 # top-level keys mmengine's Runner (tools/train.py, tools/test.py) reads
 RUNNER_KEYS = {
@@ -39,12 +45,26 @@ RUNNER_KEYS = {
 PSEUDO_KEYS = {
     'model': None, 'cam_generator': None, 'refiner': None, 'saliency_generator': None,
     'saliency_preprocessor': None, 'boundary_generator': None, 'cam_input_size': None,
+    'cam_max_side': None,
     'pseudo_on_error': None, 'pseudo_dataset': None, 'default_scope': None
 }
 # top-level keys tools/eval_pseudo.py reads
 EVAL_PSEUDO_KEYS = {
     'pseudo_eval_dataset': None, 'pseudo_eval_splits': None, 'default_scope': None
 }
+
+
+class CfgOptionsAction(DictAction):
+    """``--cfg-options key=value ...`` as mmengine's ``DictAction`` parses them, but a
+    single value (no brackets, no comma) is kept as written, spaces included, so paths
+    such as ``data_root=/data/my vöc`` arrive intact; lists and tuples parse as before."""
+
+    @staticmethod
+    def _parse_iterable(val: str) -> Any:
+        plain = val.strip('\'"')
+        if ',' not in plain and not plain.startswith(('(', '[')):
+            return DictAction._parse_int_float_bool(plain)
+        return DictAction._parse_iterable(val)
 
 
 def _closest(key: str, candidates: Collection[str]) -> str:
@@ -72,14 +92,14 @@ def _kind(value: Any) -> Optional[str]:
     return None
 
 
-def _type_error(key: str, old: Any, new: Any) -> Optional[str]:
+def _type_error(key: str, old: Any, new: Any, source: str = 'the config has') -> Optional[str]:
     """Message if ``new`` is not of the type family of the config's ``old`` value."""
     expected, got = _kind(old), _kind(new)
     if expected is None or got is None or expected == got:
         return None
     if expected == 'float' and got == 'int':
         return None
-    return (f'{key}={new!r}: expected {expected} (the config has {old!r}), '
+    return (f'{key}={new!r}: expected {expected} ({source} {old!r}), '
             f'got {type(new).__name__}')
 
 
@@ -132,6 +152,21 @@ def _argument_error(key: str, name: str, component: Mapping) -> Optional[str]:
         return None
     return (f"{key}: {classes[0].__name__} takes no argument '{name}'"
             f'{_closest(name, known)}')
+
+
+def _default_of(name: str, component: Mapping) -> Any:
+    """The default of argument ``name`` of the class ``component`` builds (None if unknown)."""
+    for cls in _component_classes(component.get('type')):
+        for klass in cls.__mro__:
+            if '__init__' not in vars(klass):
+                continue
+            try:
+                param = inspect.signature(klass.__init__).parameters.get(name)
+            except (TypeError, ValueError):
+                break
+            if param is not None and param.default is not inspect.Parameter.empty:
+                return param.default
+    return None
 
 
 def _lookup(cfg: Any, parts: List[str]) -> Any:
@@ -187,14 +222,18 @@ def check_cfg_options(cfg: Config, options: Mapping[str, Any],
             old = _lookup(cfg, parts)
         except KeyError:
             old = None
-        message = _type_error(key, old, value)
-        if message is None and len(parts) > 1 and not parts[-1].startswith('_'):
-            try:
-                parent = _lookup(merged, parts[:-1])
-            except KeyError:
-                parent = None
-            if isinstance(parent, Mapping) and 'type' in parent and parts[-1] != 'type':
-                message = _argument_error(key, parts[-1], parent)
+        try:
+            parent = _lookup(merged, parts[:-1]) if len(parts) > 1 else None
+        except KeyError:
+            parent = None
+        component = (isinstance(parent, Mapping) and 'type' in parent
+                     and parts[-1] != 'type' and not parts[-1].startswith('_'))
+        source = 'the config has'
+        if old is None and component:
+            old, source = _default_of(parts[-1], parent), 'the default is'
+        message = _type_error(key, old, value, source)
+        if message is None and component:
+            message = _argument_error(key, parts[-1], parent)
         if message:
             errors.append(message)
     if errors:

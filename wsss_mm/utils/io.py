@@ -2,13 +2,20 @@
 
 Every writer goes through :func:`atomic_write_bytes`, which writes a temporary
 file in the destination directory and renames it over the target
-(``os.replace`` is atomic on POSIX within one file system).
+(``os.replace`` is atomic on POSIX within one file system). Files get the usual
+permissions (0666 less the umask), as ``open()`` would give them.
+
+Fault injection for the resume tests: with ``WSSS_MM_KILL_AFTER_WRITE=<suffix>`` in
+the environment, the process SIGKILLs itself right after the first file whose path
+ends with ``<suffix>`` (e.g. ``cams/train_00002.npz``) is in place -- a kill at a
+chosen point, with no polling of the file system for it.
 """
 import io
 import json
 import os
 import os.path as osp
-import tempfile
+import secrets
+import signal
 from typing import Optional, Sequence
 
 import numpy as np
@@ -16,13 +23,28 @@ from PIL import Image
 
 #: Name prefix of the temporary files :func:`atomic_write_bytes` renames into place.
 TEMP_PREFIX = '.tmp-'
+#: Environment variable of the fault-injection kill (see the module docstring).
+KILL_AFTER_WRITE_ENV = 'WSSS_MM_KILL_AFTER_WRITE'
+
+
+def _create_temp(directory: str, name: str):
+    """``(fd, path)`` of a new, exclusively created temp file for ``name`` in ``directory``.
+
+    Unlike ``tempfile.mkstemp`` (always 0600) the mode is 0666 less the umask.
+    """
+    while True:
+        tmp = osp.join(directory, f'{TEMP_PREFIX}{secrets.token_hex(6)}-{name}')
+        try:
+            return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666), tmp
+        except FileExistsError:
+            continue
 
 
 def atomic_write_bytes(path: str, data: bytes) -> None:
     """Write ``data`` to ``path`` atomically, creating parent directories."""
     directory = osp.dirname(osp.abspath(path))
     os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix='-' + osp.basename(path), dir=directory)
+    fd, tmp = _create_temp(directory, osp.basename(path))
     try:
         with os.fdopen(fd, 'wb') as f:
             f.write(data)
@@ -33,6 +55,9 @@ def atomic_write_bytes(path: str, data: bytes) -> None:
         if osp.exists(tmp):
             os.remove(tmp)
         raise
+    kill_after = os.environ.get(KILL_AFTER_WRITE_ENV)
+    if kill_after and (os.sep + osp.abspath(path)).endswith(os.sep + osp.normpath(kill_after)):
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def encode_png(array: np.ndarray, palette: Optional[Sequence[int]] = None) -> bytes:

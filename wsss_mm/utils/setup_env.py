@@ -8,10 +8,10 @@ from typing import Optional
 
 import torch
 import torch.distributed as torch_dist
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
-from wsss_mm.utils.config_check import RUNNER_KEYS, apply_cfg_options
+from wsss_mm.utils.config_check import RUNNER_KEYS, CfgOptionsAction, apply_cfg_options
 
 
 def register_all_modules(init_scope: bool = True) -> None:
@@ -90,7 +90,7 @@ def release_distributed() -> None:
 def add_runner_arguments(parser: argparse.ArgumentParser) -> None:
     """The arguments tools/train.py and tools/test.py share."""
     parser.add_argument('--work-dir', help='where logs, checkpoints and results go')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+    parser.add_argument('--cfg-options', nargs='+', action=CfgOptionsAction,
                         help='override config keys, e.g. train_dataloader.batch_size=4')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm'], default='none')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
