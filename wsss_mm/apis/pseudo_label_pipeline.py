@@ -59,7 +59,9 @@ class PseudoLabelPipeline:
         refiner: A :class:`~wsss_mm.pseudo.BaseRefiner`.
         label_ids: The dataset's label value of each classifier output.
         cue_network: ``[1, 3, H, W]`` network input -> ``[h, w]`` cue map in [0, 1]
-            (with ``refiner.cue``; e.g. erasing saliency, IRNet boundaries).
+            (with ``refiner.cue``; e.g. erasing saliency, IRNet boundaries); or
+            ``cam_generator`` itself when its forward gives the cue (``cam_generator.cue``,
+            e.g. CLIP-ES's attention affinity: ``cam_generator.cue_of(image, labels)``).
         cue_preprocessor: Data preprocessor of the cue network's inputs.
         cam_input_size: Long side (pixels) the classifier's input is resized to for
             the CAMs, which are then resized back bilinearly and renormalized; None
@@ -103,7 +105,9 @@ class PseudoLabelPipeline:
         ``cue_checkpoint`` is loaded strictly into the cue's network (the saliency
         detector, IRNet); without it the network's ``init_cfg`` initializes it."""
         classifier = MODELS.build(cfg.model)
-        if classifier_checkpoint:
+        if classifier_checkpoint and hasattr(classifier, 'load_released_weights'):
+            classifier.load_released_weights(classifier_checkpoint)  # e.g. OpenAI's CLIP files
+        elif classifier_checkpoint:
             load_checkpoint(classifier, classifier_checkpoint, map_location='cpu', strict=True)
         else:
             classifier.init_weights()
@@ -112,7 +116,13 @@ class PseudoLabelPipeline:
                                              default_args=dict(model=classifier))
         refiner = REFINERS.build(cfg.refiner)
         cue_network = preprocessor = None
-        if refiner.cue is not None:
+        if refiner.cue is not None and getattr(cam_generator, 'cue', None) == refiner.cue:
+            # the seeds' own forward gives the cue (CLIP-ES's attention affinity)
+            if cue_checkpoint:
+                raise ValueError(f'the {refiner.cue!r} cue comes from the classifier: no cue '
+                                 f'checkpoint')
+            cue_network, preprocessor = cam_generator, classifier.data_preprocessor
+        elif refiner.cue is not None:
             key = f'{refiner.cue}_generator'
             if key not in cfg:
                 raise KeyError(f'{type(refiner).__name__} reads the {refiner.cue!r} cue but '
@@ -169,7 +179,11 @@ class PseudoLabelPipeline:
         """The refiner's cue map ``[h, w]`` in [0, 1], on the CPU (:func:`wsss_mm.io.write_cue`)."""
         if self.cue_network is None:
             raise ValueError(f'{type(self.refiner).__name__} reads no cue')
-        return self.cue_network(self._prepare(self.cue_preprocessor, data)).cpu()
+        image = self._prepare(self.cue_preprocessor, data)
+        if self.cue_network is self.cam_generator:  # a cue of the seeds' forward
+            labels = data['data_samples'].gt_label.to(device=self.device, dtype=torch.float32)
+            return self.cam_generator.cue_of(image, labels[None]).cpu()
+        return self.cue_network(image).cpu()
 
     def refine(self, cams: torch.Tensor, class_ids: np.ndarray, image: np.ndarray,
                cue: Optional[np.ndarray]) -> np.ndarray:
