@@ -4,6 +4,6 @@
 #       --classifier-checkpoint checkpoints/clip/ViT-B-16.pt \
 #       --work-dir work_dirs/pseudo_clip-vit-b16_caa_coco14
 _base_ = [
-    '../_base_/datasets/coco14_cls.py', '../_base_/models/clip_vit-b16_zero-shot.py',
+    '../_base_/datasets/coco14_cls.py',
     '../_base_/prompts/clip_es_coco14.py', '../_base_/pseudo/clip_es_caa.py'
 ]

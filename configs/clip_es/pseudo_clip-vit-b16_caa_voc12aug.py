@@ -4,6 +4,6 @@
 #       --classifier-checkpoint checkpoints/clip/ViT-B-16.pt \
 #       --work-dir work_dirs/pseudo_clip-vit-b16_caa_voc12aug
 _base_ = [
-    '../_base_/datasets/voc12aug_cls.py', '../_base_/models/clip_vit-b16_zero-shot.py',
+    '../_base_/datasets/voc12aug_cls.py',
     '../_base_/prompts/clip_es_voc12.py', '../_base_/pseudo/clip_es_caa.py'
 ]

@@ -162,11 +162,16 @@ class CLIPModel(nn.Module):
 
     def encode_text(self, tokens: Tensor) -> Tensor:
         """Token ids ``[T, context_length]`` -> text features ``[T, E]`` (the end-of-text
-        token's, the largest id of each row, after ``ln_final`` and the projection)."""
-        x = self.token_embedding(tokens) + self.positional_embedding
-        x, _ = self.transformer(x, attn_mask=self.attn_mask)
+        token's, the largest id of each row, after ``ln_final`` and the projection).
+
+        The attention is causal, so the positions after the last end-of-text token cannot
+        change any feature: they are not computed."""
+        eot = tokens.argmax(dim=-1)
+        length = int(eot.max()) + 1
+        x = self.token_embedding(tokens[:, :length]) + self.positional_embedding[:length]
+        x, _ = self.transformer(x, attn_mask=self.attn_mask[:length, :length])
         x = self.ln_final(x)
-        return x[torch.arange(x.shape[0]), tokens.argmax(dim=-1)] @ self.text_projection
+        return x[torch.arange(x.shape[0]), eot] @ self.text_projection
 
 
 def _block_count(state_dict: Dict[str, Tensor], prefix: str) -> int:

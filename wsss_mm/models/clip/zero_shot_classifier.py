@@ -61,7 +61,8 @@ class CLIPZeroShotClassifier(BaseModel):
         self.prompts = tuple(template.format(class_prompts[c]) for c in classes) + tuple(
             template.format(word) for word in background_prompts)
         self.num_classes = len(self.classes)
-        self.clip = CLIPModel(**(arch or VIT_B_16_ARCH))
+        self._arch = dict(arch or VIT_B_16_ARCH)
+        self.clip = CLIPModel(**self._arch)
         self._text_cache: Dict[Tuple[str, ...], Tensor] = {}
 
     @property
@@ -81,7 +82,8 @@ class CLIPZeroShotClassifier(BaseModel):
         except KeyError as err:
             raise ValueError(f'{path}: {err.args[0]}; its keys start with '
                              f'{sorted(state)[:8]}') from err
-        model = CLIPModel(**arch)
+        current = self.clip
+        model = current if arch == self._arch else CLIPModel(**arch)
         expected = set(model.state_dict())
         missing, unexpected = sorted(expected - set(state)), sorted(set(state) - expected)
         if missing or unexpected:
@@ -89,8 +91,8 @@ class CLIPZeroShotClassifier(BaseModel):
                              f'shapes give ({arch}): missing keys {missing[:10]}, unexpected '
                              f'keys {unexpected[:10]}')
         model.load_state_dict(state, strict=True)
-        device = self.clip.logit_scale.device
-        self.clip = model.to(device)
+        self.clip = model.to(current.logit_scale.device)
+        self._arch = arch
         self._text_cache.clear()
         print_log(f'loaded CLIP {arch} from {path}', logger='current')
 
