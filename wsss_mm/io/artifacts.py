@@ -202,8 +202,8 @@ def read_affinity(path: str) -> Dict[str, np.ndarray]:
     except (OSError, KeyError, ValueError) as err:
         raise InputError(f'cannot read affinity file {path}: {err}') from err
     n = cue['affinity'].shape
-    if len(n) != 2 or n[0] != n[1] or cue['grid_cams'].ndim != 3 or \
-            cue['grid_cams'][0].size != n[0]:
+    grid = cue['grid_cams'].shape
+    if len(n) != 2 or n[0] != n[1] or len(grid) != 3 or grid[1] * grid[2] != n[0]:
         raise InputError(f'affinity file {path}: affinity {n} does not match the grid '
                          f'{cue["grid_cams"].shape}')
     return cue

@@ -1,5 +1,5 @@
-# CLIP ViT-B/16 with CLIP-ES's COCO text side (clip_text.py new_class_names_coco, retyped as it is, e.g.
-# 'sknowboard'), keyed by this toolbox's COCO class names (wsss_mm.datasets.COCO_CLASSES,
+# CLIP ViT-B/16 with CLIP-ES's COCO text side (clip_text.py new_class_names_coco, retyped as it is,
+# e.g. 'sknowboard'), keyed by this toolbox's COCO class names (wsss_mm.datasets.COCO_CLASSES,
 # same order as CLIP-ES's), and its 23 background words.
 _base_ = ['../models/clip_vit-b16_zero-shot.py']
 model = dict(

@@ -1,5 +1,6 @@
-# CLIP ViT-B/16 with CLIP-ES's VOC text side (clip_text.py): each class with its synonyms, and the 25
-# background words. Class order = the dataset's (wsss_mm.datasets.VOC_CLASSES).
+# CLIP ViT-B/16 with CLIP-ES's VOC text side (clip_text.py):
+# each class with its synonyms, and the 25 background words. Class order = the dataset's
+# (wsss_mm.datasets.VOC_CLASSES).
 _base_ = ['../models/clip_vit-b16_zero-shot.py']
 model = dict(
     classes=[

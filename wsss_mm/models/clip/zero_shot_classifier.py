@@ -110,7 +110,8 @@ class CLIPZeroShotClassifier(BaseModel):
         return cached
 
     def encoder_input(self, images: Tensor) -> Tensor:
-        """Images ``[B, 3, H, W]`` resized bicubically to ``ceil(H / P) · P`` × ``ceil(W / P) · P``."""
+        """Images ``[B, 3, H, W]`` resized bicubically to ``ceil(H / P) · P × ceil(W / P) · P``
+        (P the patch size); smaller than one patch: ValueError."""
         height, width = images.shape[-2:]
         p = self.patch_size
         if height < p or width < p:
