@@ -25,7 +25,7 @@ from torch import nn
 from tolerances import EPS32, assert_close_f32, network_terms
 from wsss_mm.cam import ClipESGradCAMGenerator
 from wsss_mm.models import VIT_B_16_ARCH, CLIPZeroShotClassifier
-from wsss_mm.pseudo import caa_refine, cam_box_mask
+from wsss_mm.pseudo import BgPowerRefiner, ClipESCRFRefiner, caa_refine, cam_box_mask
 
 REF_ATOL = 32 * EPS32
 CLASSES = ['cat', 'dog', 'person', 'boat', 'sky plane']
@@ -231,3 +231,36 @@ def test_caa_equals_float64_transcription():
     refined = caa_refine(torch.from_numpy(attn).float(), torch.from_numpy(cams))
     expected = np.stack([caa_float64(attn, c.astype(np.float64)) for c in cams])
     assert_close_f32(refined, torch.from_numpy(expected), terms=8 * n)
+
+
+def test_bg_power_labels_hand_computed():
+    cams = torch.tensor([[[0.9, 0.2], [0.5, 0.0]], [[0.1, 0.3], [0.6, 0.0]]])
+    # background (1 - max)^2: 0.01, 0.49, 0.16, 1.0
+    labels = BgPowerRefiner(bg_power=2).refine(cams, [3, 7], None, None)
+    np.testing.assert_array_equal(labels, [[3, 0], [7, 0]])
+
+
+def test_clip_es_crf_equals_eval_cam_with_crf():
+    """CLIP-ES eval_cam_with_crf.py transcribed on pydensecrf (the image itself as the
+    colour input): bg 1 - max, CRF 10 iterations 1/3 + 67/3/4, keys, conf < 0.95 -> 255."""
+    import pydensecrf.densecrf as dcrf
+    from pydensecrf.utils import unary_from_softmax
+    rng = np.random.default_rng(0)
+    image = rng.integers(0, 256, (20, 24, 3), dtype=np.uint8)
+    image[:, 12:] //= 4
+    cams = np.zeros((2, 20, 24), np.float32)
+    cams[0, 2:12, 2:11] = 0.9
+    cams[1, 8:18, 13:22] = 0.7
+    cams += 0.05 * rng.random(cams.shape).astype(np.float32)
+    prob = np.concatenate([1 - cams.max(axis=0, keepdims=True), cams])
+    d = dcrf.DenseCRF2D(24, 20, 3)
+    d.setUnaryEnergy(np.ascontiguousarray(unary_from_softmax(prob)))
+    d.addPairwiseGaussian(sxy=1, compat=3)
+    d.addPairwiseBilateral(sxy=67, srgb=3, rgbim=np.ascontiguousarray(image), compat=4)
+    q = np.array(d.inference(10)).reshape(3, 20, 24)
+    expected = np.array([0, 5, 9])[q.argmax(axis=0)]
+    expected[q.max(axis=0) < 0.95] = 255
+    refiner = ClipESCRFRefiner(crf=dict(type='DenseCRF'), confidence=0.95)
+    labels = refiner.refine(torch.from_numpy(cams), [5, 9], image, None)
+    np.testing.assert_array_equal(labels, expected)
+    assert (expected == 255).any() and (expected == 5).any() and (expected == 9).any()
