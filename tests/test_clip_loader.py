@@ -114,7 +114,7 @@ def test_archive_code_is_not_run(checkpoints, tmp_path):
 def test_torch_load_weights_only_refuses_torchscript(checkpoints):
     """Why the archive reader exists: torch.load(weights_only=True) does not read them."""
     _, _, archive_path = checkpoints
-    with pytest.raises(Exception):
+    with pytest.raises(RuntimeError, match='weights_only=True.*TorchScript'):
         torch.load(archive_path, weights_only=True)
 
 
