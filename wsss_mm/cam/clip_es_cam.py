@@ -14,7 +14,7 @@ import torch
 from torch import Tensor, nn
 
 from wsss_mm.registry import CAM_GENERATORS
-from .base_cam import BaseCAMGenerator, min_max_maps
+from .base_cam import BaseCAMGenerator
 
 __all__ = ['AffinityCue', 'ClipESGradCAMGenerator']
 
@@ -41,8 +41,8 @@ class ClipESGradCAMGenerator(BaseCAMGenerator):
     """Softmax Grad-CAM of a :class:`~wsss_mm.models.CLIPZeroShotClassifier` (CLIP-ES).
 
     ``generator(images, labels)`` returns ``[B, C, H, W]``: per present class, the
-    Grad-CAM map ``ReLU(sum_k alpha_k A^k)`` on the patch grid, min-max normalized
-    there (pytorch-grad-cam's ``scale_cam_image``), upsampled bilinearly to the input
+    Grad-CAM map ``ReLU(sum_k alpha_k A^k)`` on the patch grid, min-max scaled there
+    (pytorch-grad-cam's ``scale_cam_image``), upsampled bilinearly to the input
     size (CLIP-ES's ``cv2.resize``). One scale, no flip (CLIP-ES's setting).
 
     Args:
@@ -52,8 +52,10 @@ class ClipESGradCAMGenerator(BaseCAMGenerator):
             all blocks of a shallower model, as CLIP-ES's ``[-8:]``).
     """
 
-    #: the cue this generator's forward also produces (see :meth:`cue`)
+    #: the cue this generator's forward also produces (see :meth:`cue_of`)
     cue = 'affinity'
+    #: added to each grid map's maximum before the division (pytorch-grad-cam's)
+    scale_eps = 1e-7
 
     def __init__(self,
                  model: nn.Module,
@@ -126,10 +128,19 @@ class ClipESGradCAMGenerator(BaseCAMGenerator):
 
     def _pair_maps(self, inputs: Tensor, bs: Tensor, cs: Tensor, ks: Tensor,
                    num_slots: int) -> List[Tensor]:
-        """The engine's ReLU grid maps, min-max normalized per (image, class) pair."""
-        maps = [min_max_maps(m) for m in super()._pair_maps(inputs, bs, cs, ks, num_slots)]
+        """The engine's ReLU grid maps ``[P, h, w]`` of the (image, class) pairs, scaled as
+        CLIP-ES's pytorch-grad-cam does: ``scale_cam_image`` (``(x - min) / (1e-7 + max)``)
+        per layer, then again after the layer mean. The 1e-7 leaves the peak just below 1,
+        so the 8-bit peak of CLIP-ES's box threshold is 254 (``int(0.4 · 254)``) here too."""
+        maps = [self._scale(self._scale(m))
+                for m in super()._pair_maps(inputs, bs, cs, ks, num_slots)]
         self._grid_maps = maps[0]
         return maps
+
+    def _scale(self, maps: Tensor) -> Tensor:
+        """pytorch-grad-cam's ``scale_cam_image`` of maps ``[P, h, w]``."""
+        maps = maps - maps.amin(dim=(-2, -1), keepdim=True)
+        return maps / (self.scale_eps + maps.amax(dim=(-2, -1), keepdim=True))
 
     def _forward(self, inputs: Tensor) -> Tuple[List[Tensor], Tensor]:
         """One forward: the patch grid ``[N, D, h, w]`` of the target tokens (a leaf),
