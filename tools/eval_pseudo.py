@@ -22,6 +22,7 @@ from typing import Dict, Optional
 
 from mmengine.config import Config
 
+from wsss_mm.apis import seeds_cue
 from wsss_mm.evaluation import (evaluate_cams, evaluate_pseudo_labels, evaluate_saliency,
                                 format_table)
 from wsss_mm.io import (CUES, WorkDirLayout, config_differences, pseudo_stage_config,
@@ -80,8 +81,9 @@ def check_recorded_config(cfg: Config, config: str, work_dir: str,
                               f'this gen_pseudo): it cannot be checked against {config}',
                               stacklevel=2)
             continue
-        differences = config_differences(record, pseudo_stage_config(cfg, stage),
-                                         ignore=('pseudo_dataset', ))
+        differences = config_differences(
+            record, pseudo_stage_config(cfg, stage, cue_of_seeds=seeds_cue(cfg, stage)),
+            ignore=('pseudo_dataset', ))
         if differences:
             problems.append(f'{folder} was made with another config than {config} (recorded: '
                             f'{record["info"].get("config")}):\n    '

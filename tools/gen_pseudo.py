@@ -44,14 +44,14 @@ import os.path as osp
 import sys
 import time
 from collections import defaultdict
-from typing import Dict, List, Mapping, Optional
+from typing import Dict, List, Mapping, Optional, Tuple
 
 import torch
 from mmengine.config import Config
 from mmengine.dist import all_gather_object, barrier, get_dist_info, init_dist
 from tqdm import tqdm
 
-from wsss_mm.apis import PseudoLabelPipeline
+from wsss_mm.apis import PseudoLabelPipeline, seeds_cue
 from wsss_mm.io import (InputError, WorkDirLayout, clear_stage, make_record,
                         pseudo_stage_config, read_cams, read_cue, read_optional_label_map,
                         read_record, record_digest, stage_files, stage_state, write_cams, write_cue,
@@ -64,8 +64,11 @@ from wsss_mm.utils.setup_env import (init_cpu_distributed, register_all_modules,
 
 STAGES = ('cam', 'cue', 'refine')
 #: layout stage -> the layout stages made from its files (cleared when it is recomputed)
-DOWNSTREAM = {'cam': ('relation', 'pseudo', 'vis'), 'saliency': ('pseudo', 'vis'),
-              'boundary': ('pseudo', 'vis'), 'pseudo': ('vis',)}
+def downstream(stage: str, cue_of_seeds: Optional[str]) -> Tuple[str, ...]:
+    """The layout stages made from a stage's files (cleared when it is recomputed)."""
+    if stage == 'cam':
+        return (*((cue_of_seeds,) if cue_of_seeds else ()), 'relation', 'pseudo', 'vis')
+    return ('vis',) if stage == 'pseudo' else ('pseudo', 'vis')
 
 
 def parse_args() -> argparse.Namespace:
@@ -211,7 +214,11 @@ def stage_records(cfg: Config, args: argparse.Namespace, layout: WorkDirLayout,
         records['cam'] = make_record('cam', pseudo_stage_config(cfg, 'cam'),
                                      checkpoints=dict(classifier=args.classifier_checkpoint),
                                      split_ids=ids, info=info)
-    if cue and 'cue' in stages:
+    if cue and 'cue' in stages and seeds_cue(cfg, cue):  # the seeds' forward makes it
+        records[cue] = make_record(cue, pseudo_stage_config(cfg, cue, cue_of_seeds=cue),
+                                   checkpoints=dict(classifier=args.classifier_checkpoint),
+                                   split_ids=ids, info=info)
+    elif cue and 'cue' in stages:
         section = {k: v for k, v in cfg.items() if k.startswith(f'{cue}_')}
         checkpoints = {k: v for k, v in init_checkpoints(section).items() if osp.isfile(v)}
         checkpoints[f'{cue} (--cue-checkpoint)'] = args.cue_checkpoint
@@ -227,7 +234,7 @@ def stage_records(cfg: Config, args: argparse.Namespace, layout: WorkDirLayout,
 
 
 def plan_stages(layout: WorkDirLayout, records: Dict[str, dict], stages: List[str],
-                cue: Optional[str], overwrite: bool) -> List[str]:
+                cue: Optional[str], cue_of_seeds: Optional[str], overwrite: bool) -> List[str]:
     """The layout stages whose outputs must go before this run (what it recomputes and
     every stage made from them), from the stored records; exits, before anything is
     written, where the outputs of a network stage (seeds, cue) were made from other inputs
@@ -237,7 +244,7 @@ def plan_stages(layout: WorkDirLayout, records: Dict[str, dict], stages: List[st
         folder = layout.folder(stage)
         state, differences = stage_state(folder, record)
         if overwrite or (stage == 'pseudo' and state == 'changed'):
-            clear += [s for s in (stage, *DOWNSTREAM[stage]) if s not in clear]
+            clear += [s for s in (stage, *downstream(stage, cue_of_seeds)) if s not in clear]
             if state == 'changed':
                 notes.append(f'[gen_pseudo] {folder}: recomputing every image, its inputs '
                              'changed: ' + '; '.join(differences))
@@ -302,7 +309,7 @@ def main() -> None:
         for stage in WorkDirLayout.STAGES:  # refuses stage folders linked out of the work dir
             layout.folder(stage)
         records = stage_records(cfg, args, layout, ids, stages, cue)
-        clear = plan_stages(layout, records, stages, cue, args.overwrite)
+        clear = plan_stages(layout, records, stages, cue, seeds_cue(cfg, cue), args.overwrite)
     except (InputError, ValueError, FileNotFoundError) as err:
         sys.exit(f'gen_pseudo: {err}')
     report_path = osp.join(args.work_dir, 'gen_pseudo_report.json')

@@ -23,7 +23,10 @@ from wsss_mm.cam import normalize_maps
 from wsss_mm.io import InputError, quantize_cams
 from wsss_mm.registry import CAM_GENERATORS, MODELS, REFINERS, SALIENCY_GENERATORS
 
-__all__ = ['PseudoLabelPipeline', 'DEFAULT_SALIENCY_PREPROCESSOR', 'CUE_NETWORKS', 'CAM_MAX_SIDE']
+__all__ = [
+    'PseudoLabelPipeline', 'DEFAULT_SALIENCY_PREPROCESSOR', 'CUE_NETWORKS', 'CAM_MAX_SIDE',
+    'seeds_cue'
+]
 
 #: Default cap (pixels) on the long side of the CAM network input (see ``cam_max_side``).
 CAM_MAX_SIDE = 1024
@@ -52,6 +55,14 @@ def _boundary_network(cfg: Config) -> Tuple[nn.Module, nn.Module, Callable, nn.M
 CUE_NETWORKS = {'saliency': _saliency_network, 'boundary': _boundary_network}
 
 
+def seeds_cue(cfg: Config, cue: Optional[str]) -> Optional[str]:
+    """``cue`` (the refiner's) when the seeds' generator makes it in its own forward
+    (``cam_generator.cue``, e.g. CLIP-ES's attention affinity), else None."""
+    generator = cfg.cam_generator['type']
+    generator = CAM_GENERATORS.get(generator) if isinstance(generator, str) else generator
+    return cue if cue is not None and getattr(generator, 'cue', None) == cue else None
+
+
 class PseudoLabelPipeline:
     """Seeds (CAMs of the classifier), the refiner's cue and the refinement of one image.
 
@@ -62,7 +73,9 @@ class PseudoLabelPipeline:
         refiner: A :class:`~wsss_mm.pseudo.BaseRefiner`.
         label_ids: The dataset's label value of each classifier output.
         cue_network: ``[1, 3, H, W]`` network input -> ``[h, w]`` cue map in [0, 1]
-            (with ``refiner.cue``; e.g. erasing saliency, IRNet boundaries).
+            (with ``refiner.cue``; e.g. erasing saliency, IRNet boundaries); or
+            ``cam_generator`` itself when its forward gives the cue (``cam_generator.cue``,
+            e.g. CLIP-ES's attention affinity: ``cam_generator.cue_of(image, labels)``).
         cue_preprocessor: Data preprocessor of the cue network's inputs.
         cam_input_size: Long side (pixels) the classifier's input is resized to for
             the CAMs, which are then resized back bilinearly and renormalized; None
@@ -116,7 +129,9 @@ class PseudoLabelPipeline:
         ``cue_checkpoint`` is loaded strictly into the cue's network (the saliency
         detector, IRNet); without it the network's ``init_cfg`` initializes it."""
         classifier = MODELS.build(cfg.model)
-        if classifier_checkpoint:
+        if classifier_checkpoint and hasattr(classifier, 'load_released_weights'):
+            classifier.load_released_weights(classifier_checkpoint)  # e.g. OpenAI's CLIP files
+        elif classifier_checkpoint:
             load_checkpoint(classifier, classifier_checkpoint, map_location='cpu', strict=True)
         else:
             classifier.init_weights()
@@ -125,7 +140,13 @@ class PseudoLabelPipeline:
                                              default_args=dict(model=classifier))
         refiner = REFINERS.build(cfg.refiner)
         cue_network = preprocessor = None
-        if refiner.cue is not None:
+        if refiner.cue is not None and getattr(cam_generator, 'cue', None) == refiner.cue:
+            # the seeds' own forward gives the cue (CLIP-ES's attention affinity)
+            if cue_checkpoint:
+                raise ValueError(f'the {refiner.cue!r} cue comes from the classifier: no cue '
+                                 f'checkpoint')
+            cue_network, preprocessor = cam_generator, classifier.data_preprocessor
+        elif refiner.cue is not None:
             key = f'{refiner.cue}_generator'
             if key not in cfg:
                 raise KeyError(f'{type(refiner).__name__} reads the {refiner.cue!r} cue but '
@@ -195,7 +216,11 @@ class PseudoLabelPipeline:
         """The refiner's cue map ``[h, w]`` in [0, 1], on the CPU (:func:`wsss_mm.io.write_cue`)."""
         if self.cue_network is None:
             raise ValueError(f'{type(self.refiner).__name__} reads no cue')
-        return self.cue_network(self._prepare(self.cue_preprocessor, data)).cpu()
+        image = self._prepare(self.cue_preprocessor, data)
+        if self.cue_network is self.cam_generator:  # a cue of the seeds' forward
+            labels = data['data_samples'].gt_label.to(device=self.device, dtype=torch.float32)
+            return self.cam_generator.cue_of(image, labels[None]).cpu()
+        return self.cue_network(image).cpu()
 
     def refine(self, cams: torch.Tensor, class_ids: np.ndarray, image: np.ndarray,
                cue: Optional[np.ndarray]) -> np.ndarray:

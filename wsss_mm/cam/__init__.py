@@ -2,6 +2,7 @@
 from .ablation_cam import *  # noqa: F401,F403
 from .base_cam import *  # noqa: F401,F403
 from .cam import *  # noqa: F401,F403
+from .clip_es_cam import *  # noqa: F401,F403
 from .eigen_cam import *  # noqa: F401,F403
 from .eigen_grad_cam import *  # noqa: F401,F403
 from .grad_cam import *  # noqa: F401,F403

@@ -5,6 +5,8 @@ A work dir of ``tools/gen_pseudo.py`` holds, per image id::
   cams/<id>.npz             float16 maps [K, H, W] of the image's K classes + their ids
   saliency/<id>.png         cue: 8-bit erasing saliency S = max(S0, S1, S2), [H, W]
   boundary/<id>.npz         cue: float16 class-boundary map [h, w] of IRNet (stride 4)
+  affinity/<id>.npz         cue: CLIP-ES attention affinity [h·w, h·w] (float16) and the
+                            seeds on the patch grid [K, h, w] (float32)
   relation_labels/<id>.png  IRN relation labels of the seeds (class ids, 0, 255 ignored)
   pseudo_labels/<id>.png    palette PNG of label values (the dataset's ids; 255 = ignore)
   vis/<id>.png              overlays: image | CAM per class | cue | pseudo label | GT
@@ -33,7 +35,7 @@ __all__ = [
     'quantize_cams', 'quantize_saliency', 'write_cams', 'read_cams', 'write_saliency',
     'read_saliency', 'write_boundary', 'read_boundary', 'write_relation_labels', 'write_cue',
     'read_cue', 'CUES', 'write_label_map', 'write_overlay', 'flat_palette',
-    'read_optional_label_map'
+    'read_optional_label_map', 'write_affinity', 'read_affinity'
 ]
 
 
@@ -53,6 +55,7 @@ class WorkDirLayout:
         'cam': ('cams', '.npz'),
         'saliency': ('saliency', '.png'),
         'boundary': ('boundary', '.npz'),
+        'affinity': ('affinity', '.npz'),
         'relation': ('relation_labels', '.png'),
         'pseudo': ('pseudo_labels', '.png'),
         'vis': ('vis', '.png'),
@@ -215,6 +218,31 @@ def write_relation_labels(path: str, labels: np.ndarray) -> None:
     save_png_atomic(path, labels)
 
 
+def write_affinity(path: str, cue) -> None:
+    """Store a CLIP-ES affinity cue (``.affinity`` [n, n] as float16, ``.grid_cams``
+    [K, h, w] as float32; :class:`~wsss_mm.cam.AffinityCue`)."""
+    save_npz_atomic(path, affinity=cue.affinity.cpu().numpy().astype(np.float16),
+                    grid_cams=cue.grid_cams.cpu().numpy().astype(np.float32))
+
+
+def read_affinity(path: str) -> Dict[str, np.ndarray]:
+    """Stored affinity cue: ``{'affinity': [n, n] float32, 'grid_cams': [K, h, w]}``."""
+    if not osp.isfile(path):
+        raise InputError(f'missing affinity file {path} (run the cue stage first)')
+    try:
+        with np.load(path) as data:
+            cue = dict(affinity=data['affinity'].astype(np.float32),
+                       grid_cams=data['grid_cams'].astype(np.float32))
+    except (OSError, KeyError, ValueError) as err:
+        raise InputError(f'cannot read affinity file {path}: {err}') from err
+    n = cue['affinity'].shape
+    grid = cue['grid_cams'].shape
+    if len(n) != 2 or n[0] != n[1] or len(grid) != 3 or grid[1] * grid[2] != n[0]:
+        raise InputError(f'affinity file {path}: affinity {n} does not match the grid '
+                         f'{cue["grid_cams"].shape}')
+    return cue
+
+
 def _write_saliency_map(path: str, saliency: torch.Tensor) -> None:
     write_saliency(path, quantize_saliency(saliency))
 
@@ -224,6 +252,7 @@ def _write_saliency_map(path: str, saliency: torch.Tensor) -> None:
 CUES = {
     'saliency': (_write_saliency_map, read_saliency),
     'boundary': (write_boundary, read_boundary),
+    'affinity': (write_affinity, read_affinity),
 }
 
 

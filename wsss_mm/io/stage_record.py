@@ -220,7 +220,7 @@ def clear_stage(folder: str) -> int:
     return count
 
 
-def pseudo_stage_config(cfg: Mapping, stage: str) -> dict:
+def pseudo_stage_config(cfg: Mapping, stage: str, cue_of_seeds: Optional[str] = None) -> dict:
     """The config values one stage of ``tools/gen_pseudo.py`` reads.
 
     Args:
@@ -229,10 +229,12 @@ def pseudo_stage_config(cfg: Mapping, stage: str) -> dict:
             ``cam_input_size`` ...), a cue name (its ``<cue>_*`` keys, e.g.
             ``saliency_generator``, ``saliency_preprocessor``) or ``'pseudo'``
             (``refiner``). Every stage also records ``pseudo_dataset`` (the images it reads).
+        cue_of_seeds: The cue the seeds' generator makes in its own forward (e.g.
+            CLIP-ES's ``'affinity'``): that cue reads the seeds' config.
     """
     if stage == 'pseudo':
         chosen = ['refiner']
-    elif stage == 'cam':
+    elif stage in ('cam', cue_of_seeds):
         chosen = ['model'] + [k for k in cfg.keys() if k.startswith('cam_')]
     else:
         chosen = [k for k in cfg.keys() if k.startswith(f'{stage}_')]
