@@ -10,7 +10,7 @@ results. The refiner (:class:`~wsss_mm.pseudo.BaseRefiner`) names the cue it rea
 preprocessor, as at training time. Class ids are the dataset's label values
 (``metainfo['label_ids']``).
 """
-from typing import Callable, Optional, Sequence, Tuple
+from typing import Callable, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -23,7 +23,8 @@ from wsss_mm.cam import normalize_maps
 from wsss_mm.io import InputError, quantize_cams
 from wsss_mm.registry import CAM_GENERATORS, MODELS, REFINERS, SALIENCY_GENERATORS
 
-__all__ = ['PseudoLabelPipeline', 'DEFAULT_SALIENCY_PREPROCESSOR', 'CUE_NETWORKS']
+__all__ = ['PseudoLabelPipeline', 'DEFAULT_SALIENCY_PREPROCESSOR', 'CUE_NETWORKS',
+           'refine_seeds']
 
 #: Input normalization of the saliency detectors (ImageNet RGB statistics on 0..255).
 DEFAULT_SALIENCY_PREPROCESSOR = dict(type='ImgDataPreprocessor',
@@ -61,6 +62,9 @@ class PseudoLabelPipeline:
         cue_network: ``[1, 3, H, W]`` network input -> ``[h, w]`` cue map in [0, 1]
             (with ``refiner.cue``; e.g. erasing saliency, IRNet boundaries).
         cue_preprocessor: Data preprocessor of the cue network's inputs.
+        cue_batch_network: Optional: a list of ``[1, 3, H_i, W_i]`` inputs -> their
+            ``[h_i, w_i]`` maps, equal to ``cue_network`` on each, in batches
+            (:meth:`cues`; e.g. erasing saliency with a fixed-size detector).
         cam_input_size: Long side (pixels) the classifier's input is resized to for
             the CAMs, which are then resized back bilinearly and renormalized; None
             (default) computes them on the original image.
@@ -74,6 +78,7 @@ class PseudoLabelPipeline:
                  label_ids: Sequence[int],
                  cue_network: Optional[Callable] = None,
                  cue_preprocessor: Optional[nn.Module] = None,
+                 cue_batch_network: Optional[Callable] = None,
                  cam_input_size: Optional[int] = None,
                  device: str = 'cpu') -> None:
         self.device = torch.device(device)
@@ -85,6 +90,7 @@ class PseudoLabelPipeline:
             raise ValueError(f'{type(refiner).__name__} reads the {refiner.cue!r} cue: give '
                              f'its cue_network and cue_preprocessor')
         self.cue_network = cue_network
+        self.cue_batch_network = cue_batch_network
         self.cue_preprocessor = (None if cue_preprocessor is None else
                                  cue_preprocessor.to(self.device))
         if cam_input_size is not None and cam_input_size < 1:
@@ -111,7 +117,7 @@ class PseudoLabelPipeline:
         cam_generator = CAM_GENERATORS.build(cfg.cam_generator,
                                              default_args=dict(model=classifier))
         refiner = REFINERS.build(cfg.refiner)
-        cue_network = preprocessor = None
+        cue_network = preprocessor = batch_network = None
         if refiner.cue is not None:
             key = f'{refiner.cue}_generator'
             if key not in cfg:
@@ -123,11 +129,14 @@ class PseudoLabelPipeline:
             elif refiner.cue != 'saliency':  # the saliency generator initializes its detector
                 target.init_weights()
             module.to(device).eval()
+            if getattr(module, 'batches_across_sizes', False):
+                batch_network = module.forward_many
         elif cue_checkpoint:
             raise ValueError(f'a cue checkpoint was given but {type(refiner).__name__} reads '
                              f'no cue')
         return cls(classifier, cam_generator, refiner, label_ids, cue_network=cue_network,
-                   cue_preprocessor=preprocessor, cam_input_size=cfg.get('cam_input_size'),
+                   cue_preprocessor=preprocessor, cue_batch_network=batch_network,
+                   cam_input_size=cfg.get('cam_input_size'),
                    device=device)
 
     @staticmethod
@@ -171,10 +180,27 @@ class PseudoLabelPipeline:
             raise ValueError(f'{type(self.refiner).__name__} reads no cue')
         return self.cue_network(self._prepare(self.cue_preprocessor, data)).cpu()
 
+    def cues(self, datas: Sequence[dict]) -> List[torch.Tensor]:
+        """The cue maps ``[h_i, w_i]`` of several images: :meth:`cue` of each, in one
+        batch where the cue network batches (``cue_batch_network``)."""
+        if self.cue_batch_network is None or len(datas) < 2:
+            return [self.cue(data) for data in datas]
+        images = [self._prepare(self.cue_preprocessor, data) for data in datas]
+        return [value.cpu() for value in self.cue_batch_network(images)]
+
     def refine(self, cams: torch.Tensor, class_ids: np.ndarray, image: np.ndarray,
                cue: Optional[np.ndarray]) -> np.ndarray:
         """The refiner on stored seeds and cue: ``[H, W]`` uint8 label values."""
-        unknown = sorted(set(int(v) for v in class_ids) - set(self.label_ids))
-        if unknown:
-            raise InputError(f'class ids {unknown} are not label values of the dataset')
-        return self.refiner.refine(cams, class_ids, image, cue)
+        return refine_seeds(self.refiner, self.label_ids, cams, class_ids, image, cue)
+
+
+def refine_seeds(refiner, label_ids: Sequence[int], cams: torch.Tensor, class_ids: np.ndarray,
+                 image: np.ndarray, cue: Optional[np.ndarray]) -> np.ndarray:
+    """``refiner`` on stored seeds ``[K, H, W]`` and cue: ``[H, W]`` uint8 label values.
+
+    Raises :class:`InputError` for class ids that are not in ``label_ids``.
+    """
+    unknown = sorted(set(int(v) for v in class_ids) - set(int(v) for v in label_ids))
+    if unknown:
+        raise InputError(f'class ids {unknown} are not label values of the dataset')
+    return refiner.refine(cams, class_ids, image, cue)
