@@ -178,13 +178,15 @@ def test_killed_worker_stops_the_run_and_it_resumes(small_voc, classifier_ckpt, 
     from wsss_mm.utils.io import TEMP_PREFIX
     done_before = sum(not name.startswith(TEMP_PREFIX)
                       for name in os.listdir(work / 'pseudo_labels'))
+    cams_missing = len([n for n in os.listdir(work / 'cams')
+                        if not n.startswith(TEMP_PREFIX)]) < 6
     proc = run_tool(gen_pseudo(work, '--refine-workers', '2', kill=False), env=env)
     assert f'{6 - done_before} images done, {done_before} already done' in proc.stdout
     assert _digest(work) == _digest(tmp_path / 'serial')
     report = json.load(open(work / 'gen_pseudo_report.json'))
     assert report['status'] == 'finished' and report['refine_workers'] == 2
-    # the seeds of all images were stored before the kill: the rerun only decodes and refines
-    assert set(report['busy_fraction']) == {'read', 'refine'}
+    # the rerun computes the seeds only of images whose seeds were not stored before the kill
+    assert set(report['busy_fraction']) == {'read', 'refine'} | ({'cam'} if cams_missing else set())
 
 
 def _u2netp_erasing():

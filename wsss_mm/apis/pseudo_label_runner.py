@@ -11,11 +11,11 @@ it stopped with byte-identical files.
 * ``refine_workers=N``: a pipeline. ``loader_workers`` processes decode and prepare
   the images ahead (a ``torch.utils.data.DataLoader``); this process runs the network
   stages (seeds, cue; the cue in batches of ``saliency_batch`` images where the cue
-  network batches) and stores their outputs; N worker processes refine (read the
-  stored seeds and cue, as the serial loop does, decode the image, run the refiner)
-  and write the labels, overlapping with the networks. At most two images per worker
-  are in flight (one refined, one waiting), so a slow refiner holds the networks back
-  instead of letting decoded images pile up.
+  network batches); N worker processes store their outputs, refine (read the stored
+  seeds and cue back, as the serial loop does, decode the image, run the refiner) and
+  write the labels, overlapping with the networks. At most two images per worker are
+  in flight (one handled, one waiting), so a slow refiner holds the networks back
+  instead of letting decoded images and maps pile up.
 
 Both ways run the same per-image code, so the files are the same. A bad image (an
 :class:`~wsss_mm.io.InputError` or ``ValueError``) stops the run (``on_error='raise'``)
@@ -25,6 +25,7 @@ with :class:`RefineWorkerDied` naming the image it was refining.
 import multiprocessing as mp
 import os
 import os.path as osp
+import queue
 import signal
 import sys
 import time
@@ -34,6 +35,7 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import wait
 from typing import Dict, List, Optional, Sequence, Tuple
 
+import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
@@ -103,7 +105,7 @@ class RunSummary:
 
 
 class RefineContext:
-    """What refining one stored image needs (picklable: refine workers get a copy).
+    """Storing an image's network outputs and refining it (picklable: workers get a copy).
 
     Args:
         refiner: The :class:`~wsss_mm.pseudo.BaseRefiner`.
@@ -111,15 +113,31 @@ class RefineContext:
         dataset: The image-level dataset (``dataset[index]`` decodes the image).
         layout: Where the stages store their files.
         vis: Also write the side-by-side overlay.
+        refine_stage: Whether to refine after storing (the ``refine`` stage runs).
     """
 
     def __init__(self, refiner, label_ids: Sequence[int], dataset, layout: WorkDirLayout,
-                 vis: bool = False) -> None:
+                 vis: bool = False, refine_stage: bool = True) -> None:
         self.refiner = refiner
         self.label_ids = tuple(label_ids)
         self.dataset = dataset
         self.layout = layout
         self.vis = vis
+        self.refine_stage = refine_stage
+
+    def handle(self, index: int, outputs: dict, data: Optional[dict] = None) -> None:
+        """Store the network ``outputs`` of image ``index`` (``'cam'``: ``([K, H, W]
+        float16 array, [K] class ids)``, ``'cue'``: the cue map ``[h, w]``, each if it
+        was computed), then refine it if the refine stage runs."""
+        img_id = self.dataset.get_data_info(index)['img_id']
+        if 'cam' in outputs:
+            cams, class_ids = outputs['cam']
+            write_cams(self.layout.path('cam', img_id), torch.from_numpy(cams), class_ids)
+        if 'cue' in outputs:
+            cue = self.refiner.cue
+            write_cue(self.layout.path(cue, img_id), cue, torch.from_numpy(outputs['cue']))
+        if self.refine_stage:
+            self.refine(index, data)
 
     def refine(self, index: int, data: Optional[dict] = None) -> None:
         """Refine image ``index`` from its stored seeds and cue and write its label map.
@@ -200,20 +218,25 @@ def _mp_context():
     return mp.get_context('fork' if sys.platform.startswith('linux') else 'spawn')
 
 
-def _refine_worker(conn, context: RefineContext, threads: int) -> None:
-    """Refine worker loop: index -> ``(index, None | (kind, message), seconds)``."""
+def _refine_worker(tasks, conn, context: RefineContext, threads: int) -> None:
+    """Worker loop: ``(index, outputs)`` from ``tasks`` -> :meth:`RefineContext.handle`,
+    answering ``(index, None | (kind, message), seconds)`` on ``conn``."""
     torch.set_num_threads(threads)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the main process's to handle
+    parent = os.getppid()
     while True:
         try:
-            index = conn.recv()
-        except EOFError:  # the main process ended
+            task = tasks.get(timeout=1.0)
+        except queue.Empty:
+            if os.getppid() != parent:  # the main process was killed: stop too
+                return
+            continue
+        if task is None:
             return
-        if index is None:
-            return
+        index, outputs = task
         start = time.perf_counter()
         try:
-            context.refine(index)
+            context.handle(index, outputs)
             error = None
         except ValueError as err:  # InputError included: one bad image
             error = ('input', str(err))
@@ -223,33 +246,36 @@ def _refine_worker(conn, context: RefineContext, threads: int) -> None:
 
 
 class _RefinePool:
-    """N refine worker processes, each with its own pipe and at most ``depth`` images."""
+    """N worker processes (store + refine), each with its own task queue (a feeder
+    thread sends, so the main process does not wait for a busy worker) and answer
+    pipe, and at most ``depth`` images."""
 
     def __init__(self, context: RefineContext, workers: int, threads: int = 1,
                  depth: int = 2) -> None:
         ctx = _mp_context()
         self.depth = depth
-        self.workers: List[Tuple[mp.Process, object, deque]] = []
+        self.workers: List[Tuple[mp.Process, object, deque, object]] = []
         for _ in range(workers):
-            parent, child = ctx.Pipe()
-            process = ctx.Process(target=_refine_worker, args=(child, context, threads),
+            parent, child = ctx.Pipe(duplex=False)
+            tasks = ctx.Queue()
+            process = ctx.Process(target=_refine_worker, args=(tasks, child, context, threads),
                                   daemon=True)
             process.start()
             child.close()
-            self.workers.append((process, parent, deque()))
+            self.workers.append((process, parent, deque(), tasks))
 
     @property
     def in_flight(self) -> int:
-        return sum(len(pending) for _, _, pending in self.workers)
+        return sum(len(w[2]) for w in self.workers)
 
-    def submit(self, index: int) -> None:
+    def submit(self, index: int, outputs: dict) -> None:
         """Queue image ``index`` on the least busy worker (call :meth:`has_room` first)."""
-        _, conn, pending = min(self.workers, key=lambda w: len(w[2]))
-        conn.send(index)
+        _, _, pending, tasks = min(self.workers, key=lambda w: len(w[2]))
+        tasks.put((index, outputs))
         pending.append(index)
 
     def has_room(self) -> bool:
-        return any(len(pending) < self.depth for _, _, pending in self.workers)
+        return any(len(w[2]) < self.depth for w in self.workers)
 
     def results(self) -> List[Tuple[int, Optional[Tuple[str, str]], float]]:
         """Wait until at least one worker answers; its results. A worker that died
@@ -257,7 +283,7 @@ class _RefinePool:
         busy = [w for w in self.workers if w[2]]
         ready = wait([w[1] for w in busy] + [w[0].sentinel for w in busy])
         out = []
-        for process, conn, pending in busy:
+        for process, conn, pending, _ in busy:
             while pending and conn.poll():
                 try:
                     out.append(conn.recv())
@@ -278,14 +304,16 @@ class _RefinePool:
     def close(self, terminate: bool = False) -> None:
         """Stop the workers: after their queued images, or at once (``terminate``;
         a file being written is left as a temp file, which the next run removes)."""
-        for process, conn, _ in self.workers:
+        for process, _, _, tasks in self.workers:
             if terminate:
                 process.terminate()
+                tasks.cancel_join_thread()  # do not wait to feed a stopped worker
             elif process.is_alive():
-                conn.send(None)
-        for process, conn, _ in self.workers:
+                tasks.put(None)
+        for process, conn, _, tasks in self.workers:
             process.join()
             conn.close()
+            tasks.close()
 
 
 class PseudoLabelRunner:
@@ -328,61 +356,84 @@ class PseudoLabelRunner:
         self.loader_workers = loader_workers
         self.saliency_batch = saliency_batch
         self.worker_threads = worker_threads
-        self.context = RefineContext(pipeline.refiner, pipeline.label_ids, dataset, layout, vis)
+        self.context = RefineContext(pipeline.refiner, pipeline.label_ids, dataset, layout, vis,
+                                     refine_stage='refine' in self.stages)
         self.cue = pipeline.refiner.cue
         #: the image being handled (the last one when a run stops), and the live summary
         self.current: Optional[str] = None
         self.summary = RunSummary()
+        self._pool: Optional[_RefinePool] = None
+        self._order: Dict[int, int] = {}
 
     def _img_id(self, index: int) -> str:
         return self.dataset.get_data_info(index)['img_id']
 
     def _fail(self, index: int, err: Exception) -> None:
-        """A bad image: raise it (on_error='raise') or record it and go on."""
-        self.current = self._img_id(index)
+        """A bad image: raise it (on_error='raise') or record it and go on.
+
+        In the pipeline, raising waits for the images the workers hold and raises the
+        error of the first bad image in order, as the serial loop would.
+        """
         if self.on_error == 'raise':
+            if self._pool is not None and self._pool.in_flight:
+                index, err = self._first_error(index, err)
+            self.current = self._img_id(index)
             raise err
+        self.current = self._img_id(index)
         self.summary.failures.append(dict(img_id=self.current, error=str(err)))
+
+    def _first_error(self, index: int, err: Exception) -> Tuple[int, Exception]:
+        """Drain the workers: the earliest (in run order) of ``err`` and their errors."""
+        errors = [(index, err)]
+        while self._pool.in_flight:
+            for other, error, seconds in self._results(self._pool):
+                if error is None:
+                    self._finished(seconds)
+                else:
+                    errors.append((other, self._worker_error(other, error)))
+        return min(errors, key=lambda item: self._order[item[0]])
 
     def _time(self, step: str, seconds: float) -> None:
         self.summary.seconds[step] += seconds
         self.summary.counts[step] += 1
 
-    def _networks(self, items: List[Tuple[int, dict]]) -> List[int]:
-        """Seeds and cue of decoded images whose outputs are missing, stored; the indices
-        that went through (the others failed and are recorded)."""
+    def _networks(self, items: List[Tuple[int, dict]]) -> Dict[int, dict]:
+        """Seeds and cue of decoded images whose stored outputs are missing: index ->
+        outputs (:meth:`RefineContext.handle`) of each image that went through (the
+        others failed and are recorded)."""
         cue = self.cue
-        ok = []
+        outputs: Dict[int, dict] = {}
         for index, data in items:
             img_id = data['data_samples'].img_id
             self.current = img_id
-            cam_path = self.layout.path('cam', img_id)
-            if 'cam' in self.stages and not osp.isfile(cam_path):
+            outputs[index] = {}
+            if 'cam' in self.stages and not osp.isfile(self.layout.path('cam', img_id)):
                 start = time.perf_counter()
                 try:
-                    write_cams(cam_path, *self.pipeline.attention(data))
+                    cams, class_ids = self.pipeline.attention(data)
                 except ValueError as err:
                     self._fail(index, err)
+                    del outputs[index]
                     continue
+                outputs[index]['cam'] = (cams.numpy().astype(np.float16), class_ids)
                 self._time('cam', time.perf_counter() - start)
-            ok.append((index, data))
         if cue and 'cue' in self.stages:
-            missing = [(index, data) for index, data in ok
-                       if not osp.isfile(self.layout.path(cue, data['data_samples'].img_id))]
+            missing = [(index, data) for index, data in items if index in outputs
+                       and not osp.isfile(self.layout.path(cue, data['data_samples'].img_id))]
             for start_at in range(0, len(missing), self.saliency_batch):
                 group = missing[start_at:start_at + self.saliency_batch]
                 start = time.perf_counter()
                 maps = self._cues(group)
-                seconds = (time.perf_counter() - start) / max(len(group), 1)
+                seconds = (time.perf_counter() - start) / len(group)
                 for (index, data), value in zip(group, maps):
                     self.current = data['data_samples'].img_id
                     if isinstance(value, ValueError):
                         self._fail(index, value)
-                        ok = [item for item in ok if item[0] != index]
+                        del outputs[index]
                         continue
-                    write_cue(self.layout.path(cue, self.current), cue, value)
+                    outputs[index]['cue'] = value.numpy()
                     self._time('cue', seconds)
-        return [index for index, _ in ok]
+        return outputs
 
     def _cues(self, group: List[Tuple[int, dict]]) -> list:
         """Cue maps of a group of images (an exception in place of a map that failed)."""
@@ -406,6 +457,7 @@ class PseudoLabelRunner:
         :class:`RefineWorkerDied` when a refine worker is killed.
         """
         self.summary = RunSummary()
+        self._order = {index: position for position, index in enumerate(indices)}
         bar = tqdm(total=len(indices), desc='pseudo labels', disable=not progress,
                    dynamic_ncols=True)
         start = time.perf_counter()
@@ -442,15 +494,16 @@ class PseudoLabelRunner:
                 continue
             self._time('read', time.perf_counter() - start)
             bar.update()
-            if not self._networks([(index, data)]):
+            outputs = self._networks([(index, data)])
+            if index not in outputs:
+                continue
+            start = time.perf_counter()
+            try:
+                self.context.handle(index, outputs[index], data)
+            except ValueError as err:
+                self._fail(index, err)
                 continue
             if 'refine' in self.stages:
-                start = time.perf_counter()
-                try:
-                    self.context.refine(index, data)
-                except ValueError as err:
-                    self._fail(index, err)
-                    continue
                 self._time('refine', time.perf_counter() - start)
             self.summary.done += 1
 
@@ -461,10 +514,8 @@ class PseudoLabelRunner:
                           multiprocessing_context=_mp_context() if self.loader_workers else None)
 
     def _run_pipelined(self, indices: Sequence[int], bar) -> None:
-        refine = 'refine' in self.stages
         networks = 'cam' in self.stages or ('cue' in self.stages and self.cue is not None)
-        pool = _RefinePool(self.context, self.refine_workers, self.worker_threads) if refine \
-            else None
+        pool = self._pool = _RefinePool(self.context, self.refine_workers, self.worker_threads)
         if networks:
             items = iter(self._decoded(indices))
         else:  # refine only: the workers decode
@@ -484,51 +535,58 @@ class PseudoLabelRunner:
                 self._dispatch(group, pool, bar)
                 group = []
             self._dispatch(group, pool, bar)
-            while pool is not None and pool.in_flight:
+            while pool.in_flight:
                 self._collect(pool, bar)
         except BaseException:
-            if pool is not None:
-                pool.close(terminate=True)
+            pool.close(terminate=True)
             raise
-        if pool is not None:
-            pool.close()
+        finally:
+            self._pool = None
+        pool.close()
 
-    def _dispatch(self, group: List[Tuple[int, dict]], pool: Optional[_RefinePool],
-                  bar) -> None:
-        """Network stages of a group, then its images to the refine workers."""
+    def _dispatch(self, group: List[Tuple[int, dict]], pool: _RefinePool, bar) -> None:
+        """Network stages of a group, then its images (and outputs) to the workers."""
         if not group:
             return
         if group[0][1] is not None:
             passed = self._networks(group)
         else:
-            passed = [index for index, _ in group]
+            passed = {index: {} for index, _ in group}
         bar.update(len(group) - len(passed))
-        for index in passed:
-            if pool is None:
-                self.summary.done += 1
-                bar.update()
-                continue
+        for index, outputs in passed.items():
             while not pool.has_room():
                 self._collect(pool, bar)
-            pool.submit(index)
+            pool.submit(index, outputs)
 
     def _collect(self, pool: _RefinePool, bar) -> None:
-        """Take the refine workers' answers (waits for at least one)."""
+        """Take the workers' answers (waits for at least one)."""
+        for index, error, seconds in self._results(pool):
+            bar.update()
+            if error is None:
+                self._finished(seconds)
+            else:
+                self._fail(index, self._worker_error(index, error))
+
+    def _results(self, pool: _RefinePool) -> list:
+        """:meth:`_RefinePool.results`; a dead worker's error names the image's id."""
         try:
-            results = pool.results()
+            return pool.results()
         except RefineWorkerDied as err:
             self.current = self._img_id(err.index)
             raise RefineWorkerDied(f'{err} ({self.current}); the images finished so far are '
                                    f'stored: rerun the same command to resume',
                                    err.index) from None
-        for index, error, seconds in results:
-            bar.update()
-            if error is None:
-                self._time('refine', seconds)
-                self.summary.done += 1
-                continue
-            kind, message = error
-            if kind == 'crash':
-                self.current = self._img_id(index)
-                raise RuntimeError(f'refine worker failed on {self.current}:\n{message}')
-            self._fail(index, InputError(message))
+
+    def _finished(self, seconds: float) -> None:
+        if 'refine' in self.stages:
+            self._time('refine', seconds)
+        self.summary.done += 1
+
+    def _worker_error(self, index: int, error: Tuple[str, str]) -> Exception:
+        """A worker's ``(kind, message)`` as the error to record; a crash (a bug, not
+        bad input) stops the run at once."""
+        kind, message = error
+        if kind == 'crash':
+            self.current = self._img_id(index)
+            raise RuntimeError(f'refine worker failed on {self.current}:\n{message}')
+        return InputError(message)
