@@ -327,7 +327,7 @@ class PseudoLabelRunner:
             stored outputs.
         vis: Also write the side-by-side overlays.
         on_error: ``'raise'`` (a bad image stops the run: its error is raised) or
-            ``'skip'`` (it is skipped and listed in :attr:`failures`).
+            ``'skip'`` (it is skipped and listed in the summary's ``failures``).
         refine_workers: Refine worker processes; 0 runs the serial loop.
         loader_workers: Decoding worker processes of the pipeline (0: in this process).
         saliency_batch: Images per call of a saliency cue network (pipeline only;
