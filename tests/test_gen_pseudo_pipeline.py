@@ -58,7 +58,7 @@ def _build(config, voc, ckpt):
 
 
 def _run(config, voc, ckpt, work, workers, refiner=None, on_error='raise', vis=False,
-         saliency_batch=1):
+         saliency_batch=1, num_images=None):
     from wsss_mm.apis.pseudo_label_runner import PseudoLabelRunner
     from wsss_mm.io import WorkDirLayout
     pipeline, dataset = _build(config, voc, ckpt)
@@ -68,7 +68,7 @@ def _run(config, voc, ckpt, work, workers, refiner=None, on_error='raise', vis=F
                                on_error=on_error, refine_workers=workers,
                                loader_workers=1 if workers else 0,
                                saliency_batch=saliency_batch)
-    return runner.run(list(range(len(dataset))))
+    return runner.run(list(range(num_images or len(dataset))))
 
 
 def _rgb_digest(voc, ckpt, index):
@@ -219,14 +219,15 @@ def test_saliency_batch_equals_one_image_at_a_time():
 
 
 def test_saliency_batch_in_gen_pseudo(small_voc, classifier_ckpt, tmp_path):
-    """--saliency-batch 4 (U²-Net, fixed input size) in the pipeline: the same seeds, and
-    8-bit saliency within one level of the one-image-at-a-time files."""
+    """--saliency-batch 4 (U²-Net, fixed input size) in the pipeline, on 4 images: the same
+    seeds, and 8-bit saliency within one level of the one-image-at-a-time files."""
     import numpy as np
     from PIL import Image
     config = osp.join(DEMO, 'pseudo_tiny-r18-gradcam_u2netp-erasing_demo.py')
-    _run(config, small_voc, classifier_ckpt, tmp_path / 'one', 0)
-    summary = _run(config, small_voc, classifier_ckpt, tmp_path / 'batch', 1, saliency_batch=4)
-    assert summary.done == 6 and summary.counts['cue'] == 6
+    _run(config, small_voc, classifier_ckpt, tmp_path / 'one', 0, num_images=4)
+    summary = _run(config, small_voc, classifier_ckpt, tmp_path / 'batch', 1, saliency_batch=4,
+                   num_images=4)
+    assert summary.done == 4 and summary.counts['cue'] == 4
     one, batch = _digest(tmp_path / 'one'), _digest(tmp_path / 'batch')
     assert one.keys() == batch.keys()
     assert all(one[k] == batch[k] for k in one if k.startswith('cams/'))
