@@ -5,9 +5,12 @@ on, so tables from different machines can be told apart and the ratios inside
 one table are always measured in the same run.
 """
 import argparse
+import json
 import logging
 import os
 import platform
+import subprocess
+import threading
 import time
 from typing import Any, Callable, List, Sequence, Tuple
 
@@ -120,3 +123,68 @@ def synthetic_voc_images(root: str, num_images: int, size: Tuple[int, int] = VOC
 def load_rgb(voc: str, img_ids: Sequence[str]) -> List[np.ndarray]:
     """Decode the JPEGs of ``img_ids`` to RGB uint8 arrays."""
     return [read_rgb(os.path.join(voc, 'JPEGImages', f'{img_id}.jpg')) for img_id in img_ids]
+
+
+RESULT_TAG = 'RESULT '
+
+
+def result_from_subprocess(command: Sequence[str]) -> dict:
+    """Run ``command`` (a script that prints ``RESULT_TAG + json`` on one line) and
+    return that JSON; its other output goes to this process's stderr."""
+    done = subprocess.run(list(command), stdout=subprocess.PIPE, text=True, check=True)
+    for line in done.stdout.splitlines():
+        if line.startswith(RESULT_TAG):
+            return json.loads(line[len(RESULT_TAG):])
+    raise RuntimeError(f'no result from {command}; its output:\n{done.stdout}')
+
+
+def _descendants(pid: int) -> List[int]:
+    """``pid`` and all its descendant processes (Linux /proc)."""
+    found, queue = [], [pid]
+    while queue:
+        current = queue.pop()
+        found.append(current)
+        try:
+            for task in os.listdir(f'/proc/{current}/task'):
+                with open(f'/proc/{current}/task/{task}/children', encoding='ascii') as f:
+                    queue += [int(child) for child in f.read().split()]
+        except OSError:  # the process ended meanwhile
+            continue
+    return found
+
+
+def tree_rss_bytes(pid: int) -> int:
+    """Resident memory of ``pid`` and its descendants (shared pages counted per process)."""
+    total = 0
+    for member in _descendants(pid):
+        try:
+            with open(f'/proc/{member}/statm', encoding='ascii') as f:
+                total += int(f.read().split()[1]) * os.sysconf('SC_PAGE_SIZE')
+        except OSError:
+            continue
+    return total
+
+
+class PeakTreeMemory:
+    """Sample the resident memory of this process and its descendants (worker
+    processes included) every ``interval`` seconds in a thread; :attr:`peak` bytes."""
+
+    def __init__(self, interval: float = 0.1) -> None:
+        self.interval = interval
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self) -> None:
+        while True:
+            self.peak = max(self.peak, tree_rss_bytes(os.getpid()))
+            if self._stop.wait(self.interval):
+                return
+
+    def __enter__(self) -> 'PeakTreeMemory':
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()

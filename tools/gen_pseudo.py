@@ -17,7 +17,14 @@ image-level dataset (VOC, COCO ...). Writes under the work dir (layout and forma
                             seconds per image of each stage
 
 Every file is written atomically and each stage skips outputs that exist, so a killed
-run resumes where it stopped and gives byte-identical files. --stages cam (or cue) runs
+run resumes where it stopped and gives byte-identical files.
+
+By default the stages run as a pipeline (wsss_mm.apis.pseudo_label_runner):
+--loader-workers processes decode the images ahead, this process runs the networks
+(the saliency cue in batches of --saliency-batch images), --refine-workers processes
+refine and write the labels meanwhile; --serial (= --refine-workers 0) handles one
+image at a time. Both write the same files. The report adds images_per_second and
+each stage's busy_fraction. --stages cam (or cue) runs
 one stage alone (IRN: cam, then train IRNet on the CAMs, then cue,refine); --stages
 refine re-refines stored maps (e.g. with other thresholds).
 
@@ -42,20 +49,18 @@ import json
 import os
 import os.path as osp
 import sys
-import time
-from collections import defaultdict
 from typing import Dict, List, Mapping, Optional, Tuple
 
 import torch
 from mmengine.config import Config
 from mmengine.dist import all_gather_object, barrier, get_dist_info, init_dist
-from tqdm import tqdm
 
 from wsss_mm.apis import PseudoLabelPipeline, seeds_cue
+from wsss_mm.apis.pseudo_label_runner import (PseudoLabelRunner, RefineWorkerDied,
+                                              default_loader_workers, default_refine_workers)
 from wsss_mm.io import (InputError, WorkDirLayout, clear_stage, make_record,
-                        pseudo_stage_config, read_cams, read_cue, read_optional_label_map,
-                        read_record, record_digest, stage_files, stage_state, write_cams, write_cue,
-                        write_label_map, write_overlay, write_record)
+                        pseudo_stage_config, read_record, record_digest, stage_files,
+                        stage_state, write_record)
 from wsss_mm.registry import DATASETS, MODELS, REFINERS
 from wsss_mm.utils.config_check import PSEUDO_KEYS, CfgOptionsAction, apply_cfg_options
 from wsss_mm.utils.io import save_json_atomic
@@ -95,61 +100,17 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
     parser.add_argument('--cfg-options', nargs='+', action=CfgOptionsAction)
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm'], default='none')
+    parser.add_argument('--refine-workers', type=int, default=default_refine_workers(),
+                        help='refiner + label-writing worker processes, overlapping with the '
+                        'networks (default: one per core of this process); 0 = the serial '
+                        'loop, one image at a time')
+    parser.add_argument('--serial', action='store_true', help='same as --refine-workers 0')
+    parser.add_argument('--loader-workers', type=int, default=default_loader_workers(),
+                        help='processes decoding images ahead of the networks (pipeline only)')
+    parser.add_argument('--saliency-batch', type=int, default=1,
+                        help='images per call of the saliency cue network (pipeline only; '
+                        'detectors with a fixed input size batch across images)')
     return parser.parse_args()
-
-
-def process_image(pipeline: PseudoLabelPipeline, dataset, index: int, layout: WorkDirLayout,
-                  stages: List[str], vis: bool, seconds: Dict[str, float]) -> None:
-    """Run the requested stages of one image of ``dataset``; each skips an output that exists.
-
-    Refinement reads the stored seeds and cue, so labels refined in one run and
-    labels refined later with ``--stages refine`` are identical. ``seconds``
-    accumulates the time of each stage.
-    """
-    label_error = dataset.get_data_info(index).get('label_error')
-    if label_error:
-        raise InputError(label_error)
-    data = dataset[index]
-    sample = data['data_samples']
-    img_id, img_path = sample.img_id, sample.img_path
-    cue = pipeline.refiner.cue
-    cam_path = layout.path('cam', img_id)
-    cue_path = layout.path(cue, img_id) if cue else None
-    start = time.perf_counter()
-    if 'cam' in stages and not osp.isfile(cam_path):
-        write_cams(cam_path, *pipeline.attention(data))
-        seconds['cam'] += time.perf_counter() - start
-    start = time.perf_counter()
-    if cue and 'cue' in stages and not osp.isfile(cue_path):
-        write_cue(cue_path, cue, pipeline.cue(data))
-        seconds['cue'] += time.perf_counter() - start
-    if 'refine' not in stages:
-        return
-    start = time.perf_counter()
-    cams, class_ids = read_cams(cam_path)
-    cue_map = read_cue(cue_path, cue) if cue else None
-    size = tuple(sample.ori_shape)
-    if tuple(cams.shape[1:]) != size:
-        raise InputError(f'size mismatch for {img_id}: image {size} ({img_path}), '
-                         f'CAM {tuple(cams.shape[1:])} ({cam_path})')
-    rgb = data['inputs'].flip(0).permute(1, 2, 0).numpy()
-    try:
-        pseudo = pipeline.refine(cams, class_ids, rgb, cue_map)
-    except ValueError as err:  # e.g. a cue of another size: name the files
-        raise InputError(f'{img_id}: {err} (CAM {cam_path}, cue {cue_path})') from err
-    seconds['refine'] += time.perf_counter() - start
-    meta = dataset.metainfo
-    if vis:
-        panel_labels = {'pseudo label': pseudo}
-        gt = read_optional_label_map(dataset.get_data_info(index).get('seg_map_path'))
-        if gt is not None:
-            panel_labels['GT'] = gt
-        names = dict(zip(meta['label_ids'], meta['classes']))
-        write_overlay(layout.path('vis', img_id), rgb,
-                      {names[int(c)]: m.numpy() for c, m in zip(class_ids, cams)},
-                      cue_map if cue == 'saliency' else None, panel_labels, meta['palette'])
-    # written last: its presence marks the image as done
-    write_label_map(layout.path('pseudo', img_id), pseudo, meta['palette'])
 
 
 def init_checkpoints(section, key: str = '', in_init: bool = False) -> Dict[str, str]:
@@ -324,9 +285,7 @@ def main() -> None:
                                            seconds_per_image=previous.get('seconds_per_image',
                                                                           {})))
     barrier()
-    failures, done, img_id = [], 0, None
-    seconds: Dict[str, float] = defaultdict(float)
-    counts: Dict[str, int] = defaultdict(int)
+    runner = None
     try:
         pipeline = PseudoLabelPipeline.from_config(cfg, args.classifier_checkpoint,
                                                    dataset.metainfo['label_ids'],
@@ -344,28 +303,29 @@ def main() -> None:
         todo_stages = [s for s in stages if outputs[s]]
         todo = [i for i in range(rank, len(ids), world_size)
                 if not all(osp.isfile(layout.path(outputs[s], ids[i])) for s in todo_stages)]
-        for index in tqdm(todo, desc=f'pseudo labels (rank {rank})', disable=rank != 0,
-                          dynamic_ncols=True):
-            img_id = ids[index]
-            try:
-                before = dict(seconds)
-                process_image(pipeline, dataset, index, layout, stages, args.vis, seconds)
-                for stage in seconds:
-                    counts[stage] += seconds[stage] != before.get(stage)
-                done += 1
-            except (InputError, ValueError) as err:
-                if on_error == 'raise':
-                    raise SystemExit(f'gen_pseudo: {err}') from err
-                failures.append(dict(img_id=img_id, error=str(err)))
+        runner = PseudoLabelRunner(pipeline, dataset, layout, stages, vis=args.vis,
+                                   on_error=on_error,
+                                   refine_workers=0 if args.serial else args.refine_workers,
+                                   loader_workers=args.loader_workers,
+                                   saliency_batch=args.saliency_batch)
+        try:
+            summary = runner.run(todo, progress=rank == 0)
+        except (InputError, ValueError, RefineWorkerDied) as err:  # on_error='raise', a kill
+            raise SystemExit(f'gen_pseudo: {err}') from err
     except BaseException as err:  # bad input in raise mode, an error, Ctrl-C: say where
+        summary = runner.summary if runner else None
         save_json_atomic(report_path, dict(
-            status='stopped', images=len(ids), rank=rank, stopped_at=img_id,
-            error=str(err) or type(err).__name__, processed_this_run=done, failures=failures,
+            status='stopped', images=len(ids), rank=rank,
+            stopped_at=runner.current if runner else None,
+            error=str(err) or type(err).__name__,
+            processed_this_run=summary.done if summary else 0,
+            failures=summary.failures if summary else [],
             seconds_per_image=previous.get('seconds_per_image', {})))
         raise
-    gathered = all_gather_object(dict(failures=failures, attempted=len(todo),
-                                      seconds=dict(seconds), counts=dict(counts),
-                                      capped=pipeline.capped))
+    gathered = all_gather_object(dict(failures=summary.failures, attempted=len(todo),
+                                      seconds=dict(summary.seconds),
+                                      counts=dict(summary.counts), elapsed=summary.elapsed,
+                                      busy=summary.busy, capped=pipeline.capped))
     if rank == 0:
         failed = sorted((f for part in gathered for f in part['failures']),
                         key=lambda f: f['img_id'])
@@ -374,6 +334,11 @@ def main() -> None:
                       processed_this_run=attempted - len(failed),
                       skipped_already_done=len(ids) - attempted, failures=failed,
                       seconds_per_image=stage_seconds_per_image(gathered, previous),
+                      images_per_second=round(attempted / max(max(
+                          part['elapsed'] for part in gathered), 1e-9), 3),
+                      busy_fraction=gathered[0]['busy'] if world_size == 1 else
+                      [part['busy'] for part in gathered],
+                      refine_workers=runner.refine_workers,
                       refiner=repr(pipeline.refiner),
                       records={stage: record_digest(read_record(layout.folder(stage)))
                                for stage in ('cam', cue, 'pseudo')

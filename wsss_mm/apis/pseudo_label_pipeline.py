@@ -25,7 +25,7 @@ from wsss_mm.registry import CAM_GENERATORS, MODELS, REFINERS, SALIENCY_GENERATO
 
 __all__ = [
     'PseudoLabelPipeline', 'DEFAULT_SALIENCY_PREPROCESSOR', 'CUE_NETWORKS', 'CAM_MAX_SIDE',
-    'seeds_cue'
+    'seeds_cue', 'refine_seeds'
 ]
 
 #: Default cap (pixels) on the long side of the CAM network input (see ``cam_max_side``).
@@ -77,6 +77,9 @@ class PseudoLabelPipeline:
             ``cam_generator`` itself when its forward gives the cue (``cam_generator.cue``,
             e.g. CLIP-ES's attention affinity: ``cam_generator.cue_of(image, labels)``).
         cue_preprocessor: Data preprocessor of the cue network's inputs.
+        cue_batch_network: Optional: a list of ``[1, 3, H_i, W_i]`` inputs -> their
+            ``[h_i, w_i]`` maps, equal to ``cue_network`` on each, in batches
+            (:meth:`cues`; e.g. erasing saliency with a fixed-size detector).
         cam_input_size: Long side (pixels) the classifier's input is resized to for
             the CAMs, which are then resized back bilinearly and renormalized; None
             (default) computes them on the original image.
@@ -95,6 +98,7 @@ class PseudoLabelPipeline:
                  label_ids: Sequence[int],
                  cue_network: Optional[Callable] = None,
                  cue_preprocessor: Optional[nn.Module] = None,
+                 cue_batch_network: Optional[Callable] = None,
                  cam_input_size: Optional[int] = None,
                  cam_max_side: Optional[int] = CAM_MAX_SIDE,
                  device: str = 'cpu') -> None:
@@ -107,6 +111,7 @@ class PseudoLabelPipeline:
             raise ValueError(f'{type(refiner).__name__} reads the {refiner.cue!r} cue: give '
                              f'its cue_network and cue_preprocessor')
         self.cue_network = cue_network
+        self.cue_batch_network = cue_batch_network
         self.cue_preprocessor = (None if cue_preprocessor is None else
                                  cue_preprocessor.to(self.device))
         for name, size in (('cam_input_size', cam_input_size), ('cam_max_side', cam_max_side)):
@@ -139,7 +144,7 @@ class PseudoLabelPipeline:
         cam_generator = CAM_GENERATORS.build(cfg.cam_generator,
                                              default_args=dict(model=classifier))
         refiner = REFINERS.build(cfg.refiner)
-        cue_network = preprocessor = None
+        cue_network = preprocessor = batch_network = None
         if refiner.cue is not None and getattr(cam_generator, 'cue', None) == refiner.cue:
             # the seeds' own forward gives the cue (CLIP-ES's attention affinity)
             if cue_checkpoint:
@@ -157,11 +162,14 @@ class PseudoLabelPipeline:
             elif refiner.cue != 'saliency':  # the saliency generator initializes its detector
                 target.init_weights()
             module.to(device).eval()
+            if getattr(module, 'batches_across_sizes', False):
+                batch_network = module.forward_many
         elif cue_checkpoint:
             raise ValueError(f'a cue checkpoint was given but {type(refiner).__name__} reads '
                              f'no cue')
         return cls(classifier, cam_generator, refiner, label_ids, cue_network=cue_network,
-                   cue_preprocessor=preprocessor, cam_input_size=cfg.get('cam_input_size'),
+                   cue_preprocessor=preprocessor, cue_batch_network=batch_network,
+                   cam_input_size=cfg.get('cam_input_size'),
                    cam_max_side=cfg.get('cam_max_side', CAM_MAX_SIDE),
                    device=device)
 
@@ -222,10 +230,27 @@ class PseudoLabelPipeline:
             return self.cam_generator.cue_of(image, labels[None]).cpu()
         return self.cue_network(image).cpu()
 
+    def cues(self, datas: Sequence[dict]) -> List[torch.Tensor]:
+        """The cue maps ``[h_i, w_i]`` of several images: :meth:`cue` of each, in one
+        batch where the cue network batches (``cue_batch_network``)."""
+        if self.cue_batch_network is None or len(datas) < 2:
+            return [self.cue(data) for data in datas]
+        images = [self._prepare(self.cue_preprocessor, data) for data in datas]
+        return [value.cpu() for value in self.cue_batch_network(images)]
+
     def refine(self, cams: torch.Tensor, class_ids: np.ndarray, image: np.ndarray,
                cue: Optional[np.ndarray]) -> np.ndarray:
         """The refiner on stored seeds and cue: ``[H, W]`` uint8 label values."""
-        unknown = sorted(set(int(v) for v in class_ids) - set(self.label_ids))
-        if unknown:
-            raise InputError(f'class ids {unknown} are not label values of the dataset')
-        return self.refiner.refine(cams, class_ids, image, cue)
+        return refine_seeds(self.refiner, self.label_ids, cams, class_ids, image, cue)
+
+
+def refine_seeds(refiner, label_ids: Sequence[int], cams: torch.Tensor, class_ids: np.ndarray,
+                 image: np.ndarray, cue: Optional[np.ndarray]) -> np.ndarray:
+    """``refiner`` on stored seeds ``[K, H, W]`` and cue: ``[H, W]`` uint8 label values.
+
+    Raises :class:`InputError` for class ids that are not in ``label_ids``.
+    """
+    unknown = sorted(set(int(v) for v in class_ids) - set(int(v) for v in label_ids))
+    if unknown:
+        raise InputError(f'class ids {unknown} are not label values of the dataset')
+    return refiner.refine(cams, class_ids, image, cue)

@@ -169,6 +169,8 @@ class ClipESCRFRefiner(BaseRefiner):
         self.confidence = float(confidence)
         self.caa = REFINERS.build(caa) if isinstance(caa, dict) else caa
         self.cue = None if self.caa is None else self.caa.cue
+        #: where the CAA matrices are multiplied (None: the CPU only)
+        self.device = None if self.caa is None else self.caa.device
 
     def refine(self, cams: Tensor, class_ids: Union[Sequence[int], np.ndarray],
                image: np.ndarray, cue: Optional[Dict[str, np.ndarray]]) -> np.ndarray:

@@ -104,6 +104,38 @@ class ErasingSaliencyGenerator(nn.Module):
             maps.append(self.detect(inputs[-1]))
         return inputs, maps
 
+    @property
+    def batches_across_sizes(self) -> bool:
+        """Whether :meth:`forward_many` batches images of different sizes (the detector
+        runs at a fixed input size, e.g. DHSNet 224², U²-Net 320²)."""
+        return (getattr(self.detector, 'input_size', None) is not None
+                and hasattr(self.detector, 'forward_many'))
+
+    @torch.no_grad()
+    def forward_many(self, images: List[Tensor]) -> List[Tensor]:
+        """:meth:`forward` of each ``[1, 3, H_i, W_i]`` image -> ``[H_i, W_i]`` each.
+
+        With a fixed-size detector (:attr:`batches_across_sizes`) every detector pass
+        runs on all images in one batch (each resized to the input size and its map
+        back to its own size); the erasing stays per image at its own size. Else one
+        image at a time.
+        """
+        if not self.batches_across_sizes:
+            return [self(image)[0] for image in images]
+        if self.fill_mode == 'image_mean':
+            fills = [image.mean(dim=(2, 3), keepdim=True) for image in images]
+        else:
+            fills = [self.fill_value.to(image) for image in images]
+        inputs = list(images)
+        maps = [m[:, 0] for m in self.detector.forward_many(inputs)]
+        fused = list(maps)
+        for threshold in self.thresholds:
+            inputs = [torch.where((m > threshold).unsqueeze(1), fill, x)
+                      for m, fill, x in zip(maps, fills, inputs)]
+            maps = [m[:, 0] for m in self.detector.forward_many(inputs)]
+            fused = [torch.maximum(f, m) for f, m in zip(fused, maps)]
+        return [f[0] for f in fused]
+
     @torch.no_grad()
     def forward(self, images: Tensor) -> Tensor:
         """Fused saliency ``S = max_k S_k``, shape ``[B, H, W]``."""

@@ -44,14 +44,32 @@ class BaseSaliencyDetector(BaseModule, metaclass=ABCMeta):
         """Side-output logits (training) or the final saliency map (eval)."""
         if inputs.dim() != 4 or inputs.shape[1] != 3:
             raise ValueError(f'expected images of shape [B, 3, H, W], got {tuple(inputs.shape)}')
-        network_inputs = inputs
-        if self.input_size is not None and tuple(inputs.shape[-2:]) != (self.input_size,) * 2:
-            network_inputs = F.interpolate(
-                inputs, size=(self.input_size, self.input_size), mode='bilinear',
-                align_corners=False)
-        logits = self.side_outputs(network_inputs)
+        logits = self.side_outputs(self._network_size(inputs))
         if self.training:
             return logits
-        final = F.interpolate(
-            logits[-1], size=inputs.shape[-2:], mode='bilinear', align_corners=False)
-        return torch.sigmoid(final)
+        return self._saliency(logits[-1], inputs.shape[-2:])
+
+    def _network_size(self, inputs: Tensor) -> Tensor:
+        """``inputs`` resized bilinearly to the network's input size (if it has one)."""
+        if self.input_size is not None and tuple(inputs.shape[-2:]) != (self.input_size,) * 2:
+            return F.interpolate(inputs, size=(self.input_size, self.input_size),
+                                 mode='bilinear', align_corners=False)
+        return inputs
+
+    @staticmethod
+    def _saliency(final_logits: Tensor, size) -> Tensor:
+        """Final logits ``[B, 1, h, w]`` -> saliency ``[B, 1, *size]`` in [0, 1]."""
+        return torch.sigmoid(F.interpolate(final_logits, size=tuple(size), mode='bilinear',
+                                           align_corners=False))
+
+    def forward_many(self, images: List[Tensor]) -> List[Tensor]:
+        """Eval-mode :meth:`forward` of images of different sizes, ``[1, 3, H_i, W_i]``
+        each, in one network batch at the fixed ``input_size``: ``[1, 1, H_i, W_i]`` each."""
+        if self.input_size is None:
+            raise ValueError('forward_many needs a detector with a fixed input_size')
+        for image in images:
+            if image.dim() != 4 or image.shape[:2] != (1, 3):
+                raise ValueError(f'expected images of shape [1, 3, H, W], got '
+                                 f'{tuple(image.shape)}')
+        final = self.side_outputs(torch.cat([self._network_size(x) for x in images]))[-1]
+        return [self._saliency(final[i:i + 1], x.shape[-2:]) for i, x in enumerate(images)]
