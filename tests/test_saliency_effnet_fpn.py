@@ -158,9 +158,13 @@ def test_training_steps_lower_the_deep_supervision_loss():
     assert history[-1] < 0.8 * history[0], history
 
 
-def test_demo_configs_build_and_agree():
-    train_cfg = Config.fromfile(TRAIN_CONFIG)
-    pseudo_cfg = Config.fromfile(PSEUDO_CONFIG)
+@pytest.mark.parametrize('train_config,pseudo_config,input_size', [
+    (TRAIN_CONFIG, PSEUDO_CONFIG, 192),
+    ('configs/saliency/effnet-lite0-fpn_300iter_ecssd.py',
+     'configs/demo/pseudo_effnet-lite0-gradcam_ecssd-fpn-erasing_demo.py', 160)])
+def test_demo_configs_build_and_agree(train_config, pseudo_config, input_size):
+    train_cfg = Config.fromfile(train_config)
+    pseudo_cfg = Config.fromfile(pseudo_config)
     trained = dict(train_cfg.model.detector)
     used = dict(pseudo_cfg.saliency_generator.detector)
     init_cfg = used.pop('init_cfg')
@@ -173,9 +177,10 @@ def test_demo_configs_build_and_agree():
     for key in ('mean', 'std', 'bgr_to_rgb'):
         assert train_pre[key] == pseudo_pre[key], key
     assert list(train_pre['mean']) == [127.0] * 3 and list(train_pre['std']) == [128.0] * 3
-    assert train_cfg.param_scheduler[0]['end'] == train_cfg.train_cfg.max_iters
+    assert train_cfg.param_scheduler[-1]['end'] == train_cfg.train_cfg.max_iters
     model = MODELS.build(train_cfg.model)
-    assert isinstance(model.detector, EfficientNetLiteFPN) and model.detector.input_size == 192
+    assert isinstance(model.detector, EfficientNetLiteFPN)
+    assert model.detector.input_size == input_size
     detector = MODELS.build(dict(used))
     assert detector.state_dict().keys() == model.detector.state_dict().keys()
 
@@ -211,7 +216,7 @@ def test_frozen_levels_stop_the_gradient_below_a_stage(variant):
         encoder.level_modules(9)
 
 
-ECSSD_CONFIGS = ('configs/saliency/effnet-lite0-fpn_600iter_ecssd.py',
+ECSSD_CONFIGS = ('configs/saliency/effnet-lite0-fpn_300iter_ecssd.py',
                  'configs/saliency/dhsnet_vgg16_20k_ecssd.py',
                  'configs/saliency/u2netp_20k_ecssd.py')
 

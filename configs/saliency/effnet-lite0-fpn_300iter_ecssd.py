@@ -5,10 +5,10 @@
 # stages 1-2 kept at their ImageNet weights (frozen_levels=3: no gradient through the
 # high-resolution layers), the rest fine-tuned with its ImageNet BatchNorm statistics kept;
 # Adam, decoder 1e-3, encoder a fifth of it; linear warm-up, then poly decay; batch 8,
-# 600 iterations (6 epochs). Inputs normalized as the ImageNet weights expect.
+# 300 iterations (3 epochs). Inputs normalized as the ImageNet weights expect.
 _base_ = './dhsnet_vgg16_20k_ecssd.py'
 input_size = (160, 160)
-iters = 600
+iters = 300
 model = dict(
     detector=dict(_delete_=True, type='EfficientNetLiteFPN', input_size=input_size[0],
                   encoder_levels=(2, 3, 5, 7), decoder_channels=64, pretrained=True,
