@@ -217,6 +217,8 @@ def test_frozen_levels_stop_the_gradient_below_a_stage(variant):
 
 
 ECSSD_CONFIGS = ('configs/saliency/effnet-lite0-fpn_300iter_ecssd.py',
+                 'configs/saliency/effnet-lite2-fpn_300iter_ecssd.py',
+                 'configs/saliency/rbd_ecssd.py',
                  'configs/saliency/dhsnet_vgg16_20k_ecssd.py',
                  'configs/saliency/u2netp_20k_ecssd.py')
 
