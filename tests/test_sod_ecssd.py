@@ -18,7 +18,7 @@ from wsss_mm.utils.setup_env import register_all_modules
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 ECSSD = osp.join(REPO, '..', 'shared', 'data', 'ecssd')
-CONFIG = osp.join(REPO, 'configs', 'saliency', 'effnet-lite0-fpn_300iter_ecssd.py')
+CONFIG = osp.join(REPO, 'configs', 'saliency', 'effnet-lite0-fpn_120iter_ecssd.py')
 
 
 def numpy_mae_max_f(maps, masks, beta2=0.3):
