@@ -86,3 +86,19 @@ def test_reduced_ecssd_training_and_evaluation(tmp_path):
     assert ours['MAE'] == pytest.approx(mae, abs=f32_atol(1.0, terms=pixels))
     # the validation loop scored the unquantized maps: within half an 8-bit level
     assert metrics['sod/MAE'] == pytest.approx(mae, abs=0.5 / 255 + f32_atol(1.0, pixels))
+
+
+def test_demo_reuses_a_saliency_checkpoint_and_names_a_missing_one(tmp_path):
+    """demo --sal-ckpt without --sal-data: the checkpoint is used as given (nothing trained,
+    nothing scored); a missing one stops the demo with its path."""
+    import argparse
+    import sys
+    sys.path.insert(0, osp.join(REPO, 'tools'))
+    from demo import real_saliency
+    checkpoint = tmp_path / 'detector.pth'
+    checkpoint.write_bytes(b'')
+    args = argparse.Namespace(sal_data=None, sal_ckpt=str(checkpoint), sod_iters=None, seed=0)
+    assert real_saliency(args, str(tmp_path / 'work')) == dict(checkpoint=str(checkpoint))
+    args.sal_ckpt = str(tmp_path / 'missing.pth')
+    with pytest.raises(SystemExit, match='missing.pth not found'):
+        real_saliency(args, str(tmp_path / 'work'))
