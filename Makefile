@@ -19,9 +19,13 @@ demo: $(STAMP)
 
 ## The real-photo table on any VOC-layout folder (ImageNet EfficientNet-Lite0 preset):
 ##   make demo-real DATA=<path>/VOCdevkit/VOC2012
+## with a saliency detector trained on real salient objects (images/, masks/, e.g. ECSSD), or
+## a checkpoint of it:
+##   make demo-real DATA=... SAL_DATA=<path>/ecssd     make demo-real DATA=... SAL_CKPT=<.pth>
 demo-real: $(STAMP)
-	@test -n "$(DATA)" || { echo 'usage: make demo-real DATA=<VOCdevkit/VOC2012 folder>'; exit 2; }
-	$(PY) tools/demo.py --preset effnet --data-root $(DATA) --work-dir work_dirs/demo_real
+	@test -n "$(DATA)" || { echo 'usage: make demo-real DATA=<VOCdevkit/VOC2012 folder> [SAL_DATA=<images/ + masks/ folder>] [SAL_CKPT=<checkpoint>]'; exit 2; }
+	$(PY) tools/demo.py --preset effnet --data-root $(DATA) --work-dir work_dirs/demo_real \
+		$(if $(SAL_DATA),--sal-data $(SAL_DATA)) $(if $(SAL_CKPT),--sal-ckpt $(SAL_CKPT))
 
 ## The test suite (what CI runs).
 test: $(STAMP)

@@ -9,7 +9,7 @@ from mmseg.structures import SegDataSample
 
 from test_efficientnet_lite import checkpoint_or_skip
 from tolerances import assert_close_f32, network_terms
-from wsss_mm.models.backbones.efficientnet_lite import EfficientNetLite0
+from wsss_mm.models.backbones.efficientnet_lite import EfficientNetLite
 from wsss_mm.registry import MODELS
 from wsss_mm.saliency import EfficientNetLiteFPN, SaliencyDetector
 from wsss_mm.utils.setup_env import register_all_modules
@@ -68,7 +68,7 @@ def test_decoder_combines_the_encoder_levels_top_down():
     images = torch.randn(1, 3, 72, 88)
     actual = model.side_outputs(images)
 
-    encoder = EfficientNetLite0(num_classes=None, drop_path_rate=0.0).double().eval()
+    encoder = EfficientNetLite(num_classes=None, drop_path_rate=0.0).double().eval()
     encoder.load_state_dict(model.encoder.state_dict())
     features = encoder.forward_levels(images.double(), (2, 3, 5, 7))
     assert [f.shape[1] for f in features] == [24, 40, 112, 320]
@@ -158,9 +158,13 @@ def test_training_steps_lower_the_deep_supervision_loss():
     assert history[-1] < 0.8 * history[0], history
 
 
-def test_demo_configs_build_and_agree():
-    train_cfg = Config.fromfile(TRAIN_CONFIG)
-    pseudo_cfg = Config.fromfile(PSEUDO_CONFIG)
+@pytest.mark.parametrize('train_config,pseudo_config,input_size', [
+    (TRAIN_CONFIG, PSEUDO_CONFIG, 192),
+    ('configs/saliency/effnet-lite0-fpn_120iter_ecssd.py',
+     'configs/demo/pseudo_effnet-lite0-gradcam_ecssd-fpn-erasing_demo.py', 160)])
+def test_demo_configs_build_and_agree(train_config, pseudo_config, input_size):
+    train_cfg = Config.fromfile(train_config)
+    pseudo_cfg = Config.fromfile(pseudo_config)
     trained = dict(train_cfg.model.detector)
     used = dict(pseudo_cfg.saliency_generator.detector)
     init_cfg = used.pop('init_cfg')
@@ -173,8 +177,69 @@ def test_demo_configs_build_and_agree():
     for key in ('mean', 'std', 'bgr_to_rgb'):
         assert train_pre[key] == pseudo_pre[key], key
     assert list(train_pre['mean']) == [127.0] * 3 and list(train_pre['std']) == [128.0] * 3
-    assert train_cfg.param_scheduler[0]['end'] == train_cfg.train_cfg.max_iters
+    assert train_cfg.param_scheduler[-1]['end'] == train_cfg.train_cfg.max_iters
     model = MODELS.build(train_cfg.model)
-    assert isinstance(model.detector, EfficientNetLiteFPN) and model.detector.input_size == 192
+    assert isinstance(model.detector, EfficientNetLiteFPN)
+    assert model.detector.input_size == input_size
     detector = MODELS.build(dict(used))
     assert detector.state_dict().keys() == model.detector.state_dict().keys()
+
+
+@pytest.mark.parametrize('variant', ['lite0', 'lite2'])
+def test_frozen_levels_stop_the_gradient_below_a_stage(variant):
+    """frozen_levels=3: the stem and stages 1-2 (Lite0: blocks 0-2, Lite2: blocks 0-3, the
+    repeats 1, 2 / 1, 3 of the stage tables) get no gradient, every later block does; the
+    decoder's laterals are sized by the variant's level widths."""
+    torch.manual_seed(0)
+    model = SaliencyDetector(detector=EfficientNetLiteFPN(
+        input_size=None, encoder_variant=variant, pretrained=False, frozen_levels=3))
+    images, samples = scene_batch()
+    model.train()
+    sum(model(images, samples, mode='loss').values()).backward()
+    encoder = model.detector.encoder
+    first_tuned = {'lite0': 3, 'lite2': 4}[variant]
+    for name, param in encoder.named_parameters():
+        block = int(name.split('.')[1]) if name.startswith('_blocks.') else None
+        frozen = name.startswith(('_conv_stem', '_bn0')) or (
+            block is not None and block < first_tuned)
+        if name.startswith(('_conv_head', '_bn1')):
+            continue  # level 8: not computed for levels (2, 3, 5, 7)
+        assert param.requires_grad is not frozen, name
+        assert (param.grad is None) is frozen, name
+    widths = {'lite0': [24, 40, 112, 320], 'lite2': [24, 48, 120, 352]}[variant]
+    assert [m.in_channels for m in model.detector.laterals] == widths
+    # the level modules partition the encoder, in network order
+    modules = [m for level in range(9) for m in encoder.level_modules(level)]
+    assert len(modules) == len(set(modules)) == 2 + len(encoder._blocks) + 2
+    assert {p for m in modules for p in m.parameters()} == set(encoder.parameters())
+    with pytest.raises(ValueError, match='level must be'):
+        encoder.level_modules(9)
+
+
+ECSSD_CONFIGS = ('configs/saliency/effnet-lite0-fpn_120iter_ecssd.py',
+                 'configs/saliency/effnet-lite2-fpn_120iter_ecssd.py',
+                 'configs/saliency/rbd_ecssd.py',
+                 'configs/saliency/dhsnet_vgg16_20k_ecssd.py',
+                 'configs/saliency/u2netp_20k_ecssd.py')
+
+
+@pytest.mark.parametrize('path', ECSSD_CONFIGS)
+def test_ecssd_configs_build_on_the_fixed_split(path):
+    """Every ECSSD config trains on the 800 listed ids and validates on the 200 others, and
+    its model builds."""
+    cfg = Config.fromfile(path)
+    splits = {}
+    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        dataset = cfg[loader].dataset
+        assert (dataset.type, dataset.img_dir, dataset.mask_dir) == (
+            'SalientObjectDataset', 'images', 'masks')
+        with open(dataset.ann_file) as f:
+            splits[loader] = f.read().split()
+    train, test = set(splits['train_dataloader']), set(splits['val_dataloader'])
+    assert len(train) == 800 and len(test) == 200 and not train & test
+    assert train | test == {f'{i:04d}' for i in range(1, 1001)}
+    assert splits['test_dataloader'] == splits['val_dataloader']
+    cfg.model.detector.pop('pretrained', None)
+    cfg.model.detector.pop('init_cfg', None)
+    model = MODELS.build(cfg.model)
+    assert isinstance(model, SaliencyDetector)

@@ -107,6 +107,29 @@ def test_dataset_missing_masks_and_images(tmp_path):
     with pytest.raises(FileNotFoundError, match='no "\\*.bmp" image'):
         SalientObjectDataset(data_root=str(tmp_path), img_suffix='.bmp')
 
+def test_dataset_reads_a_listed_split(tmp_path):
+    """ECSSD layout (images/, masks/) with an id list: only the listed images, in its order;
+    a listed id without an image, or a missing list, names the file."""
+    (tmp_path / 'images').mkdir()
+    (tmp_path / 'masks').mkdir()
+    discs = [write_scene(tmp_path / 'images' / f'{i:04d}.jpg', tmp_path / 'masks' / f'{i:04d}.png',
+                         i) for i in range(1, 5)]
+    (tmp_path / 'test.txt').write_text('0003\n0001\n')
+    dataset = SalientObjectDataset(data_root=str(tmp_path), img_dir='images', mask_dir='masks',
+                                   ann_file='test.txt', pipeline=LOAD_PIPELINE)
+    assert [dataset[i]['data_samples'].img_path[-8:] for i in range(2)] == ['0003.jpg',
+                                                                           '0001.jpg']
+    assert torch.equal(dataset[0]['data_samples'].gt_sem_seg.data[0],
+                       torch.from_numpy(discs[2].astype(np.uint8)))
+    (tmp_path / 'bad.txt').write_text('0002\n0009\n')
+    (tmp_path / 'masks' / '0009.png').write_bytes((tmp_path / 'masks' / '0002.png').read_bytes())
+    with pytest.raises(FileNotFoundError, match='1 image.*bad.txt do not exist'):
+        SalientObjectDataset(data_root=str(tmp_path), img_dir='images', mask_dir='masks',
+                             ann_file='bad.txt')
+    with pytest.raises(FileNotFoundError, match='missing.txt'):
+        SalientObjectDataset(data_root=str(tmp_path), img_dir='images', mask_dir='masks',
+                             ann_file='missing.txt')
+
 # ----------------------------------------------------------------------------- metric
 
 

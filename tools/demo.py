@@ -9,7 +9,9 @@ Stages (each one the same tool a user runs, with timings):
               --data-root)
   classifier  tools/train.py: the multi-label classifier on image-level labels
   saliency    train U2-Net-p on the separate salient-object set and score it there
-              (--saliency rbd: the weight-free RobustBackgroundDetector, no training)
+              (--saliency rbd: the weight-free RobustBackgroundDetector, no training;
+              --sal-data DIR: the EfficientNet-Lite0 FPN trained on real salient objects,
+              DIR/images + DIR/masks on the ECSSD split, or --sal-ckpt: its checkpoint)
   pseudo      tools/gen_pseudo.py: Grad-CAM -> erasing saliency -> Algorithm 1 (+ overlays)
   eval        tools/eval_pseudo.py: CAM (best background threshold), saliency-only and
               fused pseudo labels against the GT masks (evaluation only)
@@ -90,6 +92,10 @@ DEMO_ENTRIES = {MARKER, 'data', 'classifier', 'classifier_test', 'classifier_val
                 'segmentor_gt', 'segmentor_gt_test', 'segmentor_gt_val.json', 'results.json',
                 'report.html'}
 SALIENCY_CONFIG = osp.join(DEMO, 'saliency_u2netp-64_200iter_demo.py')
+# --sal-data / --sal-ckpt: the detector trained on real salient objects, and Algorithm 1 with it
+REAL_SALIENCY_CONFIG = osp.join(REPO, 'configs', 'saliency', 'effnet-lite0-fpn_120iter_ecssd.py')
+REAL_SALIENCY_PSEUDO_CONFIG = osp.join(DEMO,
+                                       'pseudo_effnet-lite0-gradcam_ecssd-fpn-erasing_demo.py')
 
 
 def parse_args() -> argparse.Namespace:
@@ -114,6 +120,11 @@ def parse_args() -> argparse.Namespace:
                         'default for effnet: on real photos it scores max F 0.39 against the '
                         'foreground, the U2-Net-p trained on generated images 0.25)')
     parser.add_argument('--sod-iters', type=int, help='override the saliency iterations')
+    parser.add_argument('--sal-data', help='a salient-object folder (images/*.jpg, '
+                        'masks/*.png, e.g. ECSSD) to train the EfficientNet-Lite0 FPN detector '
+                        'on (the split lists of its config) for Algorithm 1, instead of --saliency')
+    parser.add_argument('--sal-ckpt', help='a trained checkpoint of that detector to reuse '
+                        '(with --sal-data: also scored on its held-out split)')
     parser.add_argument('--seg-config', help='override the preset')
     parser.add_argument('--gt-segmentor', action=argparse.BooleanOptionalAction,
                         help='also train the segmentor on the GT masks of the train split (the '
@@ -232,6 +243,34 @@ def reuse_or_run(name: str, folder: str, record: Dict, compute: Callable[[], Non
     write_record(folder, record)
 
 
+def real_saliency(args: argparse.Namespace, work: str) -> Dict:
+    """The detector trained on real salient objects (--sal-data / --sal-ckpt).
+
+    Trains REAL_SALIENCY_CONFIG on ``args.sal_data`` unless ``args.sal_ckpt`` is given, and
+    scores it on the held-out split of ``args.sal_data`` when there is one. Returns the
+    checkpoint and its metrics (``sod_val_MAE`` / ``sod_val_maxF``, absent without data).
+    """
+    sod_opts = [f'randomness.seed={args.seed}']
+    if args.sal_data:
+        sod_opts += data_options(['train_dataloader', 'val_dataloader', 'test_dataloader'],
+                                 osp.abspath(args.sal_data))
+    if args.sod_iters:  # warm-up, then the poly decay ends with the shortened schedule
+        sod_opts += schedule_options(args.sod_iters) + [f'param_scheduler.1.end={args.sod_iters}']
+    checkpoint = osp.abspath(args.sal_ckpt) if args.sal_ckpt else train(
+        REAL_SALIENCY_CONFIG, osp.join(work, 'saliency'), sod_opts)
+    if not osp.isfile(checkpoint):
+        raise SystemExit(f'demo: saliency checkpoint {checkpoint} not found')
+    result = dict(checkpoint=checkpoint)
+    if args.sal_data:
+        metrics = osp.join(work, 'saliency_val.json')
+        run(['tools/test.py', REAL_SALIENCY_CONFIG, checkpoint, '--work-dir',
+             osp.join(work, 'saliency_test'), '--out', metrics, '--cfg-options', *sod_opts])
+        with open(metrics, encoding='utf-8') as f:
+            result.update({f'sod_val_{k.split("/")[-1]}': round(v, 4)
+                           for k, v in json.load(f).items()})
+    return result
+
+
 def saliency_only_miou(pseudo_config: str, root: str, split: str, pseudo_dir: str,
                        out_dir: str) -> Dict:
     """Ablation: Algorithm 1 with the attention maps set to zero (saliency alone).
@@ -346,11 +385,18 @@ def main() -> None:
     args = parse_args()
     preset = {k: osp.join(DEMO, v) for k, v in PRESETS[args.preset].items()}
     args.seg_config = args.seg_config or preset['segmentor']
+    real_sal = bool(args.sal_data or args.sal_ckpt)
+    if real_sal and args.saliency:
+        raise SystemExit('demo: --saliency and --sal-data/--sal-ckpt exclude each other')
     args.saliency = args.saliency or ('rbd' if args.preset == 'effnet' else 'u2netp')
     if args.gt_segmentor is None:
         args.gt_segmentor = args.preset == 'effnet'
     args.classifier_config = args.classifier_config or preset['classifier']
-    args.pseudo_config = args.pseudo_config or preset[f'pseudo_{args.saliency}']
+    args.pseudo_config = args.pseudo_config or (
+        REAL_SALIENCY_PSEUDO_CONFIG if real_sal else preset[f'pseudo_{args.saliency}'])
+    if real_sal:
+        args.saliency = 'effnet-lite0-fpn (real salient objects)'
+
     work = osp.abspath(args.work_dir)
     prepare_work_dir(work, args.fresh, args.data_root)
     timings: Dict[str, float] = {}
@@ -442,6 +488,13 @@ def main() -> None:
         results.update({f'sod_val_{k.split("/")[-1]}': round(v, 4)
                         for k, v in json.load(open(sod_metrics)).items()})
         pseudo_opts.append(f'saliency_generator.detector.init_cfg.checkpoint={sod_ckpt}')
+        done('saliency')
+    if real_sal:
+        stage('saliency')
+        sod = real_saliency(args, work)
+        sod_ckpt = checkpoints['saliency'] = sod.pop('checkpoint')  # its bytes are recorded
+        pseudo_opts.append(f'saliency_generator.detector.init_cfg.checkpoint={sod_ckpt}')
+        results.update(sod)
         done('saliency')
 
     # stages 1-3: pseudo labels

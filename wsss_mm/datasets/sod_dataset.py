@@ -5,7 +5,9 @@ Two common layouts are covered by the folder and suffix arguments:
 - DUTS: ``DUTS-TR/DUTS-TR-Image/*.jpg`` + ``DUTS-TR/DUTS-TR-Mask/*.png``
   (``img_dir='DUTS-TR-Image', mask_dir='DUTS-TR-Mask'``);
 - MSRA-B / ECSSD-style: ``*.jpg`` and ``*.png`` side by side in one folder
-  (``img_dir=mask_dir='.'``; an empty folder name also means ``data_root``).
+  (``img_dir=mask_dir='.'``; an empty folder name also means ``data_root``);
+- ECSSD: ``images/*.jpg`` + ``masks/*.png`` (``img_dir='images', mask_dir='masks'``),
+  a fixed split given as a list of ids (``ann_file``).
 
 Masks are grey-level images (0 background, 255 salient; a few datasets store
 anti-aliased edges) and are binarized by :class:`LoadSaliencyAnnotations` to
@@ -36,6 +38,9 @@ class SalientObjectDataset(BaseSegDataset):
             ``img_dir``). Defaults to ``'DUTS-TR-Mask'``.
         img_suffix (str): image file suffix. Defaults to ``'.jpg'``.
         mask_suffix (str): mask file suffix. Defaults to ``'.png'``.
+        ann_file (str): optional text file of image ids (file names without
+            suffix), one a line: only these images, in this order (relative
+            paths are relative to ``data_root``). Defaults to all images.
         pipeline (Sequence[dict | Callable]): data transforms.
         test_mode (bool): mmengine test mode. Defaults to False.
         indices (int | Sequence[int], optional): keep only these samples
@@ -52,6 +57,7 @@ class SalientObjectDataset(BaseSegDataset):
                  mask_dir: str = 'DUTS-TR-Mask',
                  img_suffix: str = '.jpg',
                  mask_suffix: str = '.png',
+                 ann_file: str = '',
                  pipeline: Sequence[Union[dict, Callable]] = (),
                  test_mode: bool = False,
                  indices: Optional[Union[int, Sequence[int]]] = None,
@@ -61,6 +67,7 @@ class SalientObjectDataset(BaseSegDataset):
             img_suffix=img_suffix,
             seg_map_suffix=mask_suffix,
             data_root=data_root,
+            ann_file=ann_file,
             data_prefix=dict(img_path=img_dir or '.', seg_map_path=mask_dir or '.'),
             pipeline=list(pipeline),
             test_mode=test_mode,
@@ -70,6 +77,8 @@ class SalientObjectDataset(BaseSegDataset):
 
     def load_data_list(self) -> List[dict]:
         """List the images and check that every one has its mask."""
+        if self.ann_file and not fileio.exists(self.ann_file, backend_args=self.backend_args):
+            raise FileNotFoundError(f'ann_file {self.ann_file} (the list of image ids) not found')
         data_list = super().load_data_list()
         if not data_list:
             raise FileNotFoundError(
@@ -79,6 +88,12 @@ class SalientObjectDataset(BaseSegDataset):
         if missing:
             raise FileNotFoundError(
                 f'{len(missing)} image(s) have no mask, e.g. {missing[:3]}')
+        if self.ann_file:
+            absent = [info['img_path'] for info in data_list
+                      if not fileio.exists(info['img_path'], backend_args=self.backend_args)]
+            if absent:
+                raise FileNotFoundError(f'{len(absent)} image(s) listed in {self.ann_file} '
+                                        f'do not exist, e.g. {absent[:3]}')
         return data_list
 
 

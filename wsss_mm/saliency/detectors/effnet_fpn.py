@@ -1,8 +1,8 @@
-"""A light saliency detector on the ImageNet EfficientNet-Lite0 encoder.
+"""A light saliency detector on an ImageNet EfficientNet-Lite encoder (Lite0 or Lite2).
 
 The generated salient-object set of the demo is too small and too unlike
 photos to train a detector from scratch that transfers to real images
-(U²-Net-p). Here the encoder is the ImageNet EfficientNet-Lite0 and only a
+(U²-Net-p). Here the encoder is an ImageNet EfficientNet-Lite and only a
 small top-down decoder (FPN style) has to be learned: a 1×1 lateral
 convolution per encoder level, coarse-to-fine ``upsample + add`` and a 3×3
 convolution (BN, ReLU) at each level, with a deeply supervised saliency logit
@@ -15,7 +15,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
 
-from wsss_mm.models.backbones.efficientnet_lite import LEVEL_CHANNELS, EfficientNetLite0
+from wsss_mm.models.backbones.efficientnet_lite import EfficientNetLite
 from wsss_mm.registry import MODELS
 from .base import BaseSaliencyDetector
 
@@ -24,7 +24,7 @@ __all__ = ['EfficientNetLiteFPN']
 
 @MODELS.register_module()
 class EfficientNetLiteFPN(BaseSaliencyDetector):
-    """Saliency from EfficientNet-Lite0 features through an FPN-style decoder.
+    """Saliency from EfficientNet-Lite features through an FPN-style decoder.
 
     At network input ``[B, 3, s, s]`` (``s`` = ``input_size``) and the default
     ``encoder_levels`` (strides 4, 8, 16, 32), the side-output logits are,
@@ -36,14 +36,19 @@ class EfficientNetLiteFPN(BaseSaliencyDetector):
     Args:
         input_size: Square side the network runs at (inputs are resized to it);
             None runs at the input's own size.
-        encoder_levels: EfficientNet-Lite0 levels (``out_indices``: 0 stem,
+        encoder_levels: EfficientNet-Lite levels (``out_indices``: 0 stem,
             1-7 stages, 8 head) feeding the decoder, fine to coarse, strictly
             increasing.
         decoder_channels: Channels of the decoder (laterals and 3×3 convs).
+        encoder_variant: ``'lite0'`` or ``'lite2'`` (:class:`EfficientNetLite`).
         pretrained: Initialize the encoder with the bundled ImageNet weights
             (a trained detector checkpoint in ``init_cfg`` overrides them).
         freeze_encoder: Keep the encoder fixed (no gradients, eval mode); else
             it is fine-tuned with its BatchNorm statistics kept (``norm_eval``).
+        frozen_levels: Fine-tuning only: the first ``frozen_levels`` encoder
+            levels (0 the stem, k stage k) keep their ImageNet weights, so no
+            gradient is computed through the high-resolution early stages, which
+            dominate the cost of a CPU training step.
         init_cfg: mmengine init config, e.g. ``dict(type='Pretrained',
             checkpoint=path, prefix='detector.')`` for a trained detector.
     """
@@ -52,8 +57,10 @@ class EfficientNetLiteFPN(BaseSaliencyDetector):
                  input_size: Union[int, None] = 192,
                  encoder_levels: Sequence[int] = (2, 3, 5, 7),
                  decoder_channels: int = 64,
+                 encoder_variant: str = 'lite0',
                  pretrained: bool = True,
                  freeze_encoder: bool = False,
+                 frozen_levels: int = 0,
                  init_cfg: Union[dict, List[dict], None] = None) -> None:
         super().__init__(input_size=input_size, init_cfg=init_cfg)
         levels = tuple(int(i) for i in encoder_levels)
@@ -63,13 +70,16 @@ class EfficientNetLiteFPN(BaseSaliencyDetector):
         self.encoder_levels = levels
         self.freeze_encoder = freeze_encoder
         # no stochastic depth: a frozen encoder must be deterministic, and the decoder is small
-        self.encoder = EfficientNetLite0(num_classes=None, drop_path_rate=0.0,
-                                         pretrained=pretrained, norm_eval=True,
-                                         out_indices=levels)
+        self.encoder = EfficientNetLite(num_classes=None, variant=encoder_variant,
+                                        drop_path_rate=0.0, pretrained=pretrained,
+                                        norm_eval=True, out_indices=levels)
         if freeze_encoder:
             self.encoder.requires_grad_(False)
+        for level in range(frozen_levels):
+            for module in self.encoder.level_modules(level):
+                module.requires_grad_(False)
         self.laterals = nn.ModuleList(
-            nn.Conv2d(LEVEL_CHANNELS[i], decoder_channels, 1) for i in levels)
+            nn.Conv2d(self.encoder.level_channels[i], decoder_channels, 1) for i in levels)
         self.smooths = nn.ModuleList(
             nn.Sequential(
                 nn.Conv2d(decoder_channels, decoder_channels, 3, padding=1, bias=False),
