@@ -80,15 +80,17 @@ def test_outputs_follow_labels(small_voc, reference_run):
 
 
 def test_killed_run_resumes_byte_identical(small_voc, classifier_ckpt, reference_run, tmp_path):
-    """SIGKILL right after the third label is written (the atomic writer's fault-injection
-    hook: a deterministic point, no polling of the folder), plus the temp file of a writer
-    killed mid-write: the rerun finishes the rest and equals one uninterrupted run."""
+    """SIGKILL of the serial loop right after the third label is written (the atomic
+    writer's fault-injection hook: a deterministic point, no polling of the folder), plus
+    the temp file of a writer killed mid-write: the rerun (the default pipeline) finishes
+    the rest and equals one uninterrupted run. A killed pipeline worker:
+    tests/test_gen_pseudo_pipeline.py."""
     from wsss_mm.utils.io import KILL_AFTER_WRITE_ENV, TEMP_PREFIX
     work = tmp_path / 'killed'
     ids = open(osp.join(small_voc, 'ImageSets/Segmentation/train.txt')).read().split()
     env = dict(os.environ, PYTHONPATH=REPO, OMP_NUM_THREADS='1',
                **{KILL_AFTER_WRITE_ENV: osp.join('pseudo_labels', f'{ids[2]}.png')})
-    proc = subprocess.run([sys.executable, *_args(small_voc, classifier_ckpt, work)],
+    proc = subprocess.run([sys.executable, *_args(small_voc, classifier_ckpt, work), '--serial'],
                           cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == -signal.SIGKILL, proc.stderr[-4000:]
     labels = sorted(n for n in os.listdir(work / 'pseudo_labels') if n.endswith('.png'))

@@ -127,15 +127,17 @@ class RefineContext:
 
     def handle(self, index: int, outputs: dict, data: Optional[dict] = None) -> None:
         """Store the network ``outputs`` of image ``index`` (``'cam'``: ``([K, H, W]
-        float16 array, [K] class ids)``, ``'cue'``: the cue map ``[h, w]``, each if it
-        was computed), then refine it if the refine stage runs."""
+        float16 array, [K] class ids)``, ``'cue'``: the cue map ``[h, w]`` or a structured
+        cue such as CLIP-ES's affinity, each if it was computed), then refine it if the refine stage runs."""
         img_id = self.dataset.get_data_info(index)['img_id']
         if 'cam' in outputs:
             cams, class_ids = outputs['cam']
             write_cams(self.layout.path('cam', img_id), torch.from_numpy(cams), class_ids)
         if 'cue' in outputs:
             cue = self.refiner.cue
-            write_cue(self.layout.path(cue, img_id), cue, torch.from_numpy(outputs['cue']))
+            value = outputs['cue']
+            write_cue(self.layout.path(cue, img_id), cue,
+                      torch.from_numpy(value) if isinstance(value, np.ndarray) else value)
         if self.refine_stage:
             self.refine(index, data)
 
@@ -437,7 +439,9 @@ class PseudoLabelRunner:
                         self._fail(index, value)
                         del outputs[index]
                         continue
-                    outputs[index]['cue'] = value.numpy()
+                    # maps travel as arrays; structured cues (CLIP-ES's affinity) as they are
+                    outputs[index]['cue'] = (value.numpy() if isinstance(value, torch.Tensor)
+                                             else value)
                     self._time('cue', seconds)
         return outputs
 
