@@ -84,11 +84,13 @@ def irn_propagate(cams, edge, radius=5, beta=10, exp_times=8):
 
 def irn_sem_seg_scores(cams, edge, orig_size, **walk):
     """make_sem_seg_labels: the walk upsampled x4 (bilinear), cropped to the image, divided by
-    its maximum; returns the [K, H, W] scores before the background 0.25 is stacked."""
+    its maximum. Returns the [K, H, W] scores before the background 0.25 is stacked, and the
+    scale of the walk's inputs relative to that maximum (float32 rounding errors of the walk
+    are relative to its inputs)."""
     rw = torch.from_numpy(irn_propagate(cams, edge, **walk))[:, None]
     up = F.interpolate(rw, scale_factor=4, mode='bilinear', align_corners=False)
     up = up[:, 0, :orig_size[0], :orig_size[1]]
-    return (up / up.max()).numpy()
+    return (up / up.max()).numpy(), float(np.abs(cams * (1 - edge)).max() / up.max())
 
 
 def labels_with_margin(scores, keys, bg=0.25):
@@ -113,23 +115,25 @@ def test_irn_transcription_agrees_with_irn_on_a_hand_case():
     np.testing.assert_allclose(walked[0, 0], [1 / 1.5, 0.5 / 2, 0.0], rtol=1e-15)
 
 
-@pytest.mark.parametrize('orig_size', [(22, 27), (24, 28)])
+@pytest.mark.parametrize('orig_size', [(22, 38), (24, 40)])
 def test_random_walk_end_to_end_equals_irn(orig_size):
     from wsss_mm.pseudo import RandomWalkRefiner
     gen = torch.Generator().manual_seed(3)
     grid = (math.ceil(orig_size[0] / 4), math.ceil(orig_size[1] / 4))
-    # a boundary with a wall splits the grid; CAMs (IRN's strided CAMs, max-normalized)
+    # two walls split the grid into a region of class 4, one of class 11 and a background;
+    # CAMs as IRN's strided CAMs (max-normalized), each strong in its own region
     edge = torch.rand(grid, generator=gen, dtype=torch.float64) * 0.3
-    edge[:, 3] = 0.95
-    cams = torch.rand(2, *grid, generator=gen, dtype=torch.float64)
-    cams[0, :, :3] *= 3
+    edge[:, 3] = edge[:, 7] = 0.95
+    cams = torch.rand(2, *grid, generator=gen, dtype=torch.float64) * 0.1
+    cams[0, :, :3] += 0.5 + 0.5 * torch.rand(grid[0], 3, generator=gen, dtype=torch.float64)
+    cams[1, :, 4:7] += 0.3 + 0.5 * torch.rand(grid[0], 3, generator=gen, dtype=torch.float64)
     cams /= cams.amax(dim=(1, 2), keepdim=True)
     keys = np.array([4, 11])
-    ref = irn_sem_seg_scores(cams.numpy(), edge.numpy(), orig_size)
+    ref, scale = irn_sem_seg_scores(cams.numpy(), edge.numpy(), orig_size)
 
     refiner = RandomWalkRefiner(radius=5, beta=10, exp_times=8, bg_threshold=0.25, stride=4)
     got = refiner.scores(cams.float(), edge.float(), orig_size).double().numpy()
-    atol = walk_atol(5, 8, 1.0)
+    atol = walk_atol(5, 8, scale)
     np.testing.assert_allclose(got, ref, rtol=0, atol=atol)
     labels = refiner(cams.float(), keys, edge.float(), out_size=orig_size).numpy()
     ref_labels, margin = labels_with_margin(ref, keys)
@@ -255,7 +259,8 @@ def test_cam_geometry_equals_irn_make_cam(size):
         (size[1], size[0]), Image.BILINEAR))  # some structure for the maps
     classes = [0, 2]
     scales = (1.0, 0.5, 1.5, 2.0)
-    ref = irn_make_cam(model, image, classes, scales)
+    with torch.no_grad():
+        ref = irn_make_cam(model, image, classes, scales)
     x = ((torch.from_numpy(image).permute(2, 0, 1).float() - model.data_preprocessor.mean)
          / model.data_preprocessor.std)[None]
     labels = torch.tensor([[1.0, 0.0, 1.0]])
@@ -316,8 +321,8 @@ def test_threshold_refiner_against_a_pixel_loop():
     from wsss_mm.pseudo import ThresholdRefiner
     rng = np.random.default_rng(4)
     cams = rng.random((3, 6, 7)).astype(np.float32)
-    cams[0, 0, 0] = 0.15          # a tie with the background goes to the background
-    cams[1, 0, 1] = cams[2, 0, 1] = 0.9  # a tie between classes goes to the first
+    cams[:, 0, 0] = [0.15, 0.1, 0.05]  # a tie with the background goes to the background
+    cams[:, 0, 1] = [0.2, 0.9, 0.9]    # a tie between classes goes to the first
     ids = np.array([2, 9, 14], np.uint8)
     expected = np.zeros((6, 7), np.uint8)
     for y in range(6):
@@ -358,3 +363,36 @@ def test_irnet_inference_pads_as_edge_displacement():
     assert_close_f32(got, expected, terms=network_terms(padded))
     # GroupNorm sees the padding: the unpadded prediction differs
     assert (unpadded - expected).abs().max() > 1e-3
+
+
+# ---------------------------------------------------------------- IRN's crop padding (random_crop)
+def test_random_place_pad_puts_the_image_at_every_offset_with_mean_fill():
+    from mmseg.models import SegDataPreProcessor
+
+    from wsss_mm.datasets.transforms import RandomPlacePad
+    rng = np.random.default_rng(6)
+    img = rng.integers(0, 256, (5, 7, 3), dtype=np.uint8)
+    seg = rng.integers(0, 3, (5, 7), dtype=np.uint8)
+    mean_bgr = (103.53, 116.28, 123.675)
+    pad = RandomPlacePad((8, 10), img_pad_val=mean_bgr, seg_pad_val=255)
+    np.random.seed(0)
+    offsets = set()
+    for _ in range(300):
+        out = pad(dict(img=img, gt_seg_map=seg))
+        top, left = out['pad_offset']
+        offsets.add((top, left))
+        inside = np.zeros((8, 10), bool)
+        inside[top:top + 5, left:left + 7] = True
+        np.testing.assert_array_equal(out['img'][inside].reshape(5, 7, 3), img)
+        np.testing.assert_array_equal(out['img'][~inside], np.float32(mean_bgr)[None].repeat(
+            (~inside).sum(), 0))
+        assert (out['gt_seg_map'][~inside] == 255).all()
+        np.testing.assert_array_equal(out['gt_seg_map'][inside].reshape(5, 7), seg)
+    assert offsets == {(t, l) for t in range(4) for l in range(4)}
+    # the data preprocessor maps the fill to exactly 0, IRN's padding of the normalized image
+    pre = SegDataPreProcessor(mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375],
+                              bgr_to_rgb=True)
+    x = pre(dict(inputs=[torch.from_numpy(out['img']).permute(2, 0, 1)]), False)['inputs'][0]
+    assert (x[:, ~torch.from_numpy(inside)] == 0).all()
+    with pytest.raises(ValueError, match='exceeds'):
+        pad(dict(img=np.zeros((9, 3, 3), np.uint8)))
