@@ -1,0 +1,70 @@
+"""Why IRN's walk floods the background (docs/irn.md, "IRN on real photos"): the walk of an IRN
+gen_pseudo work dir (stored CAMs + boundary maps) re-run at several background thresholds and
+with the boundary map scaled, scored against the GT masks of the split (train).
+
+    python benchmarks/irn_walk_diagnostics.py DATA_ROOT IRN_WORK_DIR [--thresholds ...]
+        [--boundary-gains ...]
+
+Prints the boundary statistics (mean, share > 0.5) and one row per (gain, threshold): mIoU,
+foreground precision / recall; the seeds (CAM at 0.15) as the first row.
+"""
+import argparse
+import os.path as osp
+
+import numpy as np
+import torch
+
+from wsss_mm.datasets.voc import VOC_SEG_CLASSES
+from wsss_mm.evaluation.segmentation_scores import confusion_matrix, scores_from_confusion
+from wsss_mm.io import read_boundary, read_cams, read_label_map
+from wsss_mm.pseudo import RandomWalkRefiner, ThresholdRefiner
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('data_root')
+    parser.add_argument('work_dir')
+    parser.add_argument('--split', default='ImageSets/Segmentation/train.txt')
+    parser.add_argument('--thresholds', type=float, nargs='+',
+                        default=[0.25, 0.4, 0.5, 0.6, 0.7])
+    parser.add_argument('--boundary-gains', type=float, nargs='+', default=[1.0, 0.0])
+    args = parser.parse_args()
+    with open(osp.join(args.data_root, args.split), encoding='utf-8') as f:
+        ids = [line.strip() for line in f if line.strip()]
+    num = len(VOC_SEG_CLASSES)
+    seeds = torch.zeros(num, num + 1, dtype=torch.long)
+    walked = {(g, t): torch.zeros(num, num + 1, dtype=torch.long)
+              for g in args.boundary_gains for t in args.thresholds}
+    means, strong = [], []
+    walk = RandomWalkRefiner()
+    for name in ids:
+        cams, class_ids = read_cams(osp.join(args.work_dir, 'cams', f'{name}.npz'))
+        boundary = torch.from_numpy(read_boundary(osp.join(args.work_dir, 'boundary',
+                                                           f'{name}.npz')))
+        gt = torch.from_numpy(read_label_map(osp.join(args.data_root, 'SegmentationClass',
+                                                      f'{name}.png')).astype(np.int64))
+        means.append(float(boundary.mean()))
+        strong.append(float((boundary > 0.5).float().mean()))
+        seed = ThresholdRefiner(0.15).refine(cams, class_ids, None, None)
+        seeds += confusion_matrix(torch.from_numpy(seed.astype(np.int64)), gt, num)
+        values = torch.from_numpy(np.concatenate([[0], class_ids]).astype(np.int64))
+        for gain in args.boundary_gains:
+            scores = walk.scores(cams, (boundary * gain).clamp(max=1), tuple(gt.shape))
+            for t in args.thresholds:
+                full = torch.cat([scores.new_full((1, *gt.shape), t), scores])
+                walked[gain, t] += confusion_matrix(values[full.argmax(0)], gt, num)
+    print(f'{len(ids)} images; boundary mean {np.mean(means):.3f}, share > 0.5 '
+          f'{100 * np.mean(strong):.1f} %')
+    print('| labels | mIoU | fg precision / recall |\n| --- | --- | --- |')
+
+    def row(label, conf):
+        s = scores_from_confusion(conf, VOC_SEG_CLASSES)
+        print(f"| {label} | {s['mIoU']:.2f} | {s['fgPrecision']:.1f} / {s['fgRecall']:.1f} |")
+
+    row('seeds (CAM @ 0.15)', seeds)
+    for (gain, t), conf in walked.items():
+        row(f'walk, boundary x {gain:g}, background {t:g}', conf)
+
+
+if __name__ == '__main__':
+    main()
