@@ -6,6 +6,7 @@
 set -euo pipefail
 data=$(realpath "$1"); work=${2:-work_dirs/irn_real}
 py=${PYTHON:-python}
+export PYTHONPATH=$PWD  # the tools import this checkout's wsss_mm
 split=ImageSets/Segmentation/train.txt
 demo=configs/demo
 roots="train_dataloader.dataset.data_root=$data val_dataloader.dataset.data_root=$data"

@@ -17,11 +17,11 @@ import os.path as osp
 import shutil
 import sys
 
-import numpy as np
 import torch
-from PIL import Image
 
 sys.path.insert(0, osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), 'tests'))
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+from irn_walk_diagnostics import relation_label_stats  # noqa: E402
 from test_irn_pipeline import _tool, _write_configs  # noqa: E402
 
 from wsss_mm.datasets.synthetic import make_synthetic_voc  # noqa: E402
@@ -39,20 +39,6 @@ VARIANTS = {
     'IRNet padding: black bottom/right, none at inference': (IRN_CAM, BLACK_PAD, None, 'irn'),
     'pair band: every grid pixel': (IRN_CAM, MEAN_PAD, 128, 'grid'),
 }
-
-
-def relation_label_stats(seed_dir: str, voc: str):
-    """(precision %, labelled %) of the stored relation labels against the GT masks."""
-    right = labelled = total = 0
-    folder = osp.join(seed_dir, 'relation_labels')
-    for name in sorted(os.listdir(folder)):
-        rel = np.array(Image.open(osp.join(folder, name)))
-        gt = np.array(Image.open(osp.join(voc, 'SegmentationClass', name)))
-        known = (rel != 255) & (gt != 255)
-        right += int((rel[known] == gt[known]).sum())
-        labelled += int(known.sum())
-        total += int((gt != 255).sum())
-    return 100 * right / labelled, 100 * labelled / total
 
 
 def main(work: str) -> None:

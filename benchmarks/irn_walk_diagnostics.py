@@ -9,6 +9,7 @@ Prints the boundary statistics (mean, share > 0.5) and one row per (gain, thresh
 foreground precision / recall; the seeds (CAM at 0.15) as the first row.
 """
 import argparse
+import os
 import os.path as osp
 
 import numpy as np
@@ -20,6 +21,20 @@ from wsss_mm.io import read_boundary, read_cams, read_label_map
 from wsss_mm.pseudo import RandomWalkRefiner, ThresholdRefiner
 
 
+def relation_label_stats(seed_dir: str, voc: str):
+    """(precision %, labelled %) of the stored relation labels against the GT masks."""
+    right = labelled = total = 0
+    folder = osp.join(seed_dir, 'relation_labels')
+    for name in sorted(os.listdir(folder)):
+        rel = read_label_map(osp.join(folder, name))
+        gt = read_label_map(osp.join(voc, 'SegmentationClass', name))
+        known = (rel != 255) & (gt != 255)
+        right += int((rel[known] == gt[known]).sum())
+        labelled += int(known.sum())
+        total += int((gt != 255).sum())
+    return 100 * right / labelled, 100 * labelled / total
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('data_root')
@@ -28,7 +43,12 @@ def main() -> None:
     parser.add_argument('--thresholds', type=float, nargs='+',
                         default=[0.25, 0.4, 0.5, 0.6, 0.7])
     parser.add_argument('--boundary-gains', type=float, nargs='+', default=[1.0, 0.0])
+    parser.add_argument('--relation-dir', help='gen_pseudo work dir holding relation_labels/ '
+                        '(the seed_dir IRNet was trained from)')
     args = parser.parse_args()
+    if args.relation_dir:
+        precision, share = relation_label_stats(args.relation_dir, args.data_root)
+        print(f'relation labels: precision {precision:.1f} %, labelled {share:.1f} %')
     with open(osp.join(args.data_root, args.split), encoding='utf-8') as f:
         ids = [line.strip() for line in f if line.strip()]
     num = len(VOC_SEG_CLASSES)
