@@ -9,7 +9,10 @@ left out) and share of labelled pixels, IRN's pseudo labels (mIoU, tools/compare
 IRN pads to its 512 crop; the generated images are trained whole, so the analogue is a pad to
 128 x 128 (training crops and inference).
 
-    python benchmarks/irn_switches_synthetic.py WORK_DIR
+    PYTHONPATH=. python benchmarks/irn_switches_synthetic.py WORK_DIR [SEED [VARIANT ...]]
+
+SEED (default 0) seeds the IRNet training (the classifier is trained once per WORK_DIR with
+seed 0); VARIANT indices (0-5, default all) pick rows.
 """
 import json
 import os
@@ -41,20 +44,21 @@ VARIANTS = {
 }
 
 
-def main(work: str) -> None:
+def main(work: str, seed: int = 0, picked=None) -> None:
     voc = make_synthetic_voc(osp.join(work, 'data'), num_train=40, num_val=16)
     rows = []
-    cls_ckpt = None
+    cls_ckpt = osp.join(work, 'cls', 'iter_400.pth')
     for index, (name, (cam_opts, pad, test_pad, band)) in enumerate(VARIANTS.items()):
-        root = osp.join(work, f'v{index}')
+        if picked and index not in picked:
+            continue
+        root = osp.join(work, f'v{index}_seed{seed}')
         shutil.rmtree(root, ignore_errors=True)
         os.makedirs(root)
         seeds_cfg, irn_cfg, irnet_cfg = _write_configs(_Path(root), voc)
-        if cls_ckpt is None:
+        if not osp.isfile(cls_ckpt):
             torch.manual_seed(0)
             _tool('train', seeds_cfg, '--work-dir', osp.join(work, 'cls'), '--cfg-options',
                   'randomness.seed=0')
-            cls_ckpt = osp.join(work, 'cls', 'iter_400.pth')
         _edit(irnet_cfg, [("dict(type='LoadRelationLabels'),",
                            f"dict(type='LoadRelationLabels'), {pad}," if pad else None),
                           ('model = dict(_delete_=True, **',
@@ -67,9 +71,9 @@ def main(work: str) -> None:
         _tool('gen_pseudo', seeds_cfg, '--classifier-checkpoint', cls_ckpt, '--work-dir',
               seeds_dir, '--cfg-options', *cam_opts)
         shutil.copytree(osp.join(seeds_dir, 'cams'), osp.join(irn_dir, 'cams'))
-        torch.manual_seed(0)
+        torch.manual_seed(seed)
         _tool('train', irnet_cfg, '--work-dir', osp.join(root, 'irnet'), '--cfg-options',
-              'randomness.seed=0')
+              f'randomness.seed={seed}')
         _tool('gen_pseudo', irn_cfg, '--classifier-checkpoint', cls_ckpt, '--cue-checkpoint',
               osp.join(root, 'irnet', 'iter_60.pth'), '--work-dir', irn_dir, '--stages',
               'cue,refine')
@@ -78,11 +82,12 @@ def main(work: str) -> None:
         with open(osp.join(root, 'compare', 'compare_pseudo.json'), encoding='utf-8') as f:
             seeds, irn = json.load(f)['methods']
         precision, share = relation_label_stats(irn_dir, voc)
-        rows.append(f"| {name} | {seeds['mIoU']:.2f} | {precision:.1f} / {share:.1f} | "
+        rows.append(f"| {name} | {seed} | {seeds['mIoU']:.2f} | {precision:.1f} / {share:.1f} | "
                     f"{irn['mIoU']:.2f} |")
         print(rows[-1], flush=True)
-    print('| variant | CAM seeds @0.15 | relation labels: precision / labelled % | IRN |')
-    print('| --- | --- | --- | --- |')
+    print('| variant | IRNet seed | CAM seeds @0.15 | relation labels: precision / labelled % '
+          '| IRN |')
+    print('| --- | --- | --- | --- | --- |')
     print('\n'.join(rows))
 
 
@@ -110,4 +115,5 @@ class _Path(str):
 
 
 if __name__ == '__main__':
-    main(sys.argv[1])
+    main(sys.argv[1], int(sys.argv[2]) if len(sys.argv) > 2 else 0,
+         [int(v) for v in sys.argv[3:]])
