@@ -43,6 +43,8 @@ def main() -> None:
     parser.add_argument('--thresholds', type=float, nargs='+',
                         default=[0.25, 0.4, 0.5, 0.6, 0.7])
     parser.add_argument('--boundary-gains', type=float, nargs='+', default=[1.0, 0.0])
+    parser.add_argument('--exp-times', type=int, nargs='+', default=[8],
+                        help='the walk takes 2 ** exp_times steps (IRN: 8)')
     parser.add_argument('--relation-dir', help='gen_pseudo work dir holding relation_labels/ '
                         '(the seed_dir IRNet was trained from)')
     args = parser.parse_args()
@@ -53,10 +55,9 @@ def main() -> None:
         ids = [line.strip() for line in f if line.strip()]
     num = len(VOC_SEG_CLASSES)
     seeds = torch.zeros(num, num + 1, dtype=torch.long)
-    walked = {(g, t): torch.zeros(num, num + 1, dtype=torch.long)
-              for g in args.boundary_gains for t in args.thresholds}
+    walked = {(g, e, t): torch.zeros(num, num + 1, dtype=torch.long)
+              for g in args.boundary_gains for e in args.exp_times for t in args.thresholds}
     means, strong = [], []
-    walk = RandomWalkRefiner()
     for name in ids:
         cams, class_ids = read_cams(osp.join(args.work_dir, 'cams', f'{name}.npz'))
         boundary = torch.from_numpy(read_boundary(osp.join(args.work_dir, 'boundary',
@@ -69,10 +70,12 @@ def main() -> None:
         seeds += confusion_matrix(torch.from_numpy(seed.astype(np.int64)), gt, num)
         values = torch.from_numpy(np.concatenate([[0], class_ids]).astype(np.int64))
         for gain in args.boundary_gains:
-            scores = walk.scores(cams, (boundary * gain).clamp(max=1), tuple(gt.shape))
-            for t in args.thresholds:
-                full = torch.cat([scores.new_full((1, *gt.shape), t), scores])
-                walked[gain, t] += confusion_matrix(values[full.argmax(0)], gt, num)
+            for exp in args.exp_times:
+                scores = RandomWalkRefiner(exp_times=exp).scores(
+                    cams, (boundary * gain).clamp(max=1), tuple(gt.shape))
+                for t in args.thresholds:
+                    full = torch.cat([scores.new_full((1, *gt.shape), t), scores])
+                    walked[gain, exp, t] += confusion_matrix(values[full.argmax(0)], gt, num)
     print(f'{len(ids)} images; boundary mean {np.mean(means):.3f}, share > 0.5 '
           f'{100 * np.mean(strong):.1f} %')
     print('| labels | mIoU | fg precision / recall |\n| --- | --- | --- |')
@@ -82,8 +85,8 @@ def main() -> None:
         print(f"| {label} | {s['mIoU']:.2f} | {s['fgPrecision']:.1f} / {s['fgRecall']:.1f} |")
 
     row('seeds (CAM @ 0.15)', seeds)
-    for (gain, t), conf in walked.items():
-        row(f'walk, boundary x {gain:g}, background {t:g}', conf)
+    for (gain, exp, t), conf in walked.items():
+        row(f'walk 2^{exp} steps, boundary x {gain:g}, background {t:g}', conf)
 
 
 if __name__ == '__main__':

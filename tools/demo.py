@@ -63,16 +63,17 @@ PRESETS = {
                       segmentor='deeplabv2_tiny-r18-aspp-msc_1000iter_demo.py',
                       threshold='pseudo_tiny-r18-gradcam_threshold_demo.py',
                       crf='pseudo_tiny-r18-gradcam_crf_demo.py',
-                      irn='pseudo_tiny-r18-gradcam_irn_demo.py'),
+                      irn='pseudo_tiny-r18-gradcam_irn_demo.py',
+                      irnet='irnet_tiny-r18_60iter_demo.py'),
     'effnet': dict(classifier='cls_effnet-lite0-gap_15e_demo.py',
                    pseudo_u2netp='pseudo_effnet-lite0-gradcam_u2netp-erasing_demo.py',
                    pseudo_rbd='pseudo_effnet-lite0-gradcam_rbd-erasing_demo.py',
                    segmentor='deeplabv2_effnet-lite0-aspp_300iter_demo.py',
                    threshold='pseudo_effnet-lite0-gradcam_threshold_demo.py',
                    crf='pseudo_effnet-lite0-gradcam_crf_demo.py',
-                   irn='pseudo_effnet-lite0-gradcam_irn_demo.py'),
+                   irn='pseudo_effnet-lite0-gradcam_irn-effnet-lite0_demo.py',
+                   irnet='irnet_effnet-lite0_60iter_demo.py'),
 }
-IRNET_CONFIG = osp.join(DEMO, 'irnet_tiny-r18_60iter_demo.py')
 SALIENCY_CONFIG = osp.join(DEMO, 'saliency_u2netp-64_200iter_demo.py')
 
 
@@ -206,7 +207,7 @@ def compare_methods(args: argparse.Namespace, preset: Dict[str, str], root: str,
                   f'train_dataloader.dataset.seed_dir={dirs["irn"]}',
                   f'randomness.seed={args.seed}'
                   ] + schedule_options(args.irnet_iters, validate=False)
-    irnet_ckpt = train(IRNET_CONFIG, irnet_dir, irnet_opts)
+    irnet_ckpt = train(preset['irnet'], irnet_dir, irnet_opts)
     run(gen + [configs['irn'], '--work-dir', dirs['irn'], '--stages', 'cue,refine',
                '--cue-checkpoint', irnet_ckpt, '--cfg-options', *pseudo_opts])
     names = list(configs)
