@@ -1,16 +1,21 @@
 """IRN end to end on CPU at a reduced size, through the tools and the configs/irn/ configs:
 classifier (tools/train.py) -> seed CAMs (tools/gen_pseudo.py --stages cam) -> relation
 labels + IRNet (tools/train.py) -> boundaries + random walk (gen_pseudo --stages cue,refine)
--> evaluation (tools/compare_pseudo.py). The walked labels must beat their seeds.
+-> evaluation (tools/compare_pseudo.py). The walked labels must beat their seeds, and the
+stored labels of the run must equal a float64 transcription of IRN's walk on the stored CAMs
+and boundaries (test_irn_reference.py).
 About a minute on one idle core (classifier 400 iterations, IRNet 60, 40 images 96 x 128)."""
 import json
+import os
 import os.path as osp
 import runpy
 import shutil
 import sys
 
+import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 
 from conftest import REPO
 
@@ -111,5 +116,28 @@ def test_irn_labels_beat_their_seeds(synthetic_voc, tmp_path):
     assert table['protocol']['num_images'] == 40
     assert osp.isfile(tmp_path / 'compare' / 'compare_pseudo.png')
     assert set(irn['seconds_per_image']) == {'cue', 'refine'}  # its cam stage was copied
+    _walk_equals_irn_transcription(irn_dir)
     # 48.4 -> 58.1 when written (the CAMs spill over object edges; the walk pulls them back)
     assert irn['mIoU'] > seeds['mIoU'], (seeds['mIoU'], irn['mIoU'])
+
+
+def _walk_equals_irn_transcription(irn_dir, num_images=3):
+    """The stored pseudo labels of the run against IRN's propagate_to_edge +
+    make_sem_seg_labels (float64) on the stored CAMs (resized to the boundary grid, as
+    RandomWalkRefiner does) and boundaries."""
+    from test_irn_reference import irn_sem_seg_scores, labels_with_margin, walk_atol
+
+    from wsss_mm.io import read_boundary, read_cams, read_label_map
+    ids = sorted(p[:-4] for p in os.listdir(irn_dir / 'pseudo_labels'))[:num_images]
+    assert len(ids) == num_images
+    for name in ids:
+        cams, class_ids = read_cams(str(irn_dir / 'cams' / f'{name}.npz'))
+        boundary = read_boundary(str(irn_dir / 'boundary' / f'{name}.npz')).astype(np.float64)
+        stored = read_label_map(str(irn_dir / 'pseudo_labels' / f'{name}.png'))
+        grid = F.interpolate(cams[None].double(), size=boundary.shape, mode='bilinear',
+                             align_corners=False)[0].numpy()
+        scores, scale = irn_sem_seg_scores(grid, boundary, stored.shape)
+        expected, margin = labels_with_margin(scores, np.asarray(class_ids))
+        sure = margin > 2 * walk_atol(5, 8, scale)
+        assert sure.mean() > 0.9, name
+        np.testing.assert_array_equal(stored[sure], expected[sure], err_msg=name)

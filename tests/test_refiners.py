@@ -53,6 +53,36 @@ def test_crf_refiner_equals_pydensecrf_on_normalized_seed_scores():
     np.testing.assert_array_equal(labels, np.array([0, 5, 17])[marginals.argmax(0)])
 
 
+@pytest.mark.parametrize('alpha', [4.0, 32.0])
+def test_crf_refiner_psa_convention_equals_pydensecrf(alpha):
+    """PSA's _crf_with_alpha: bg = (1 - max CAM)^alpha, [bg, CAMs] unnormalized into
+    unary_from_softmax, Gaussian 3/3, bilateral 80/13/10, 10 iterations."""
+    import pydensecrf.densecrf as dcrf
+    from mmengine.config import Config
+    from pydensecrf.utils import unary_from_softmax
+
+    from conftest import REPO
+    from wsss_mm.registry import REFINERS
+    from wsss_mm.utils.setup_env import register_all_modules
+    register_all_modules()
+    cams, class_ids, image = _seeds(5)
+    cams = cams * 0.9  # (1 - max)^alpha stays above pydensecrf's clip somewhere
+    cfg = Config.fromfile(f'{REPO}/configs/irn/pseudo_r50-cam-crf-psa_voc12aug.py')
+    refiner = REFINERS.build(dict(cfg.refiner, alpha=alpha))
+    labels = refiner.refine(cams, class_ids, image, None)
+    v = cams.double().numpy()
+    scores = np.concatenate([(1 - v.max(0, keepdims=True))**alpha, v]).astype(np.float32)
+    crf = dcrf.DenseCRF2D(16, 12, 3)
+    crf.setUnaryEnergy(np.ascontiguousarray(unary_from_softmax(scores)))
+    crf.addPairwiseGaussian(sxy=3, compat=3)
+    crf.addPairwiseBilateral(sxy=80, srgb=13, rgbim=image.copy(), compat=10)
+    marginals = np.asarray(crf.inference(10)).reshape(3, 12, 16)
+    expected = np.array([0, 5, 17])[marginals.argmax(0)]
+    np.testing.assert_array_equal(labels, expected)
+    # a case with both background and foreground
+    assert (expected == 0).any() and (expected != 0).any()
+
+
 def test_crf_refiner_without_pairwise_terms_keeps_the_seeds():
     from wsss_mm.postprocess import DenseCRF
     from wsss_mm.pseudo import CRFRefiner, ThresholdRefiner

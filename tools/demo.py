@@ -73,16 +73,17 @@ PRESETS = {
                       segmentor='deeplabv2_tiny-r18-aspp-msc_1000iter_demo.py',
                       threshold='pseudo_tiny-r18-gradcam_threshold_demo.py',
                       crf='pseudo_tiny-r18-gradcam_crf_demo.py',
-                      irn='pseudo_tiny-r18-gradcam_irn_demo.py'),
+                      irn='pseudo_tiny-r18-gradcam_irn_demo.py',
+                      irnet='irnet_tiny-r18_60iter_demo.py'),
     'effnet': dict(classifier='cls_effnet-lite0-gap_15e_demo.py',
                    pseudo_u2netp='pseudo_effnet-lite0-gradcam_u2netp-erasing_demo.py',
                    pseudo_rbd='pseudo_effnet-lite0-gradcam_rbd-erasing_demo.py',
                    segmentor='deeplabv2_effnet-lite0-aspp_300iter_demo.py',
                    threshold='pseudo_effnet-lite0-gradcam_threshold_demo.py',
                    crf='pseudo_effnet-lite0-gradcam_crf_demo.py',
-                   irn='pseudo_effnet-lite0-gradcam_irn_demo.py'),
+                   irn='pseudo_effnet-lite0-gradcam_irn-effnet-lite0_demo.py',
+                   irnet='irnet_effnet-lite0_60iter_demo.py'),
 }
-IRNET_CONFIG = osp.join(DEMO, 'irnet_tiny-r18_60iter_demo.py')
 #: the file that marks a work dir as made by the demo (--fresh deletes only such a dir)
 MARKER = '.wsss_mm_demo'
 #: every entry the demo creates in its work dir
@@ -329,7 +330,7 @@ def compare_methods(args: argparse.Namespace, preset: Dict[str, str], root: str,
             run(gen + [configs[name], '--work-dir', dirs[name], '--cfg-options', *pseudo_opts])
         run(gen + [configs['irn'], '--work-dir', dirs['irn'], '--stages', 'cam',
                    '--cfg-options', *pseudo_opts])
-        irnet_ckpt = train(IRNET_CONFIG, irnet_dir, irnet_opts)
+        irnet_ckpt = train(preset['irnet'], irnet_dir, irnet_opts)
         run(gen + [configs['irn'], '--work-dir', dirs['irn'], '--stages', 'cue,refine',
                    '--cue-checkpoint', irnet_ckpt, '--cfg-options', *pseudo_opts])
         run(['tools/compare_pseudo.py', *[configs[n] for n in names], '--names', *names,
@@ -338,7 +339,7 @@ def compare_methods(args: argparse.Namespace, preset: Dict[str, str], root: str,
 
     record = make_record('compare', dict(
         methods={n: config_values(configs[n], pseudo_opts) for n in ('cam', 'crf', 'irn')},
-        irnet=config_values(IRNET_CONFIG, irnet_opts), split=args.train_split),
+        irnet=config_values(preset['irnet'], irnet_opts), split=args.train_split),
         checkpoints=dict(classifier=cls_ckpt), upstream=upstream)
     out_json = osp.join(out_dir, 'compare_pseudo.json')
     reuse_or_run('compare', out_dir, record, compute, outputs=[out_json])

@@ -13,21 +13,30 @@ model = dict(
     head=dict(bias=False))
 # Classic CAM of the classifier's weights on layer4, summed over scales 1.0/0.5/1.5/2.0 and
 # their flips, normalized by the maximum (IRN make_cam.py). IRN evaluates these seeds with a
-# background threshold of 0.15 (48.3 mIoU on VOC12 train).
+# background threshold of 0.15 (48.3 mIoU on VOC12 train). As IRN: each scale's input is the
+# uint8 image resized by PIL bicubic (scale_resize; 'bilinear' resizes the normalized tensor),
+# each map is upsampled to the size rounded up to a multiple of 16 and cropped
+# (upsample_divisor=16; None stretches it to H x W).
 cam_generator = dict(
     _delete_=True,
     type='CAMGenerator',
     target_layer='backbone.layer4',
     fc_layer='head.fc',
     scales=(1.0, 0.5, 1.5, 2.0),
-    flip=True)
+    flip=True,
+    scale_resize='pil_bicubic',
+    upsample_divisor=16)
 crop_size = (512, 512)
+# IRN's random_crop pads a side shorter than the crop with the mean colour (0 after
+# normalization) at a random offset: RandomPlacePad. The mmcv alternative pads at the bottom /
+# right: dict(type='Pad', size=crop_size, pad_val=dict(img=mean_bgr, seg=255)).
+mean_bgr = (103.53, 116.28, 123.675)
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     # fitting into a random square of side 320..640 sets the long side to it (IRN resize_long)
     dict(type='RandomResize', scale=(640, 640), ratio_range=(0.5, 1.0), keep_ratio=True),
     dict(type='RandomCrop', crop_size=crop_size),
-    dict(type='Pad', size=crop_size, pad_val=dict(img=0, seg=255)),
+    dict(type='RandomPlacePad', size=crop_size, img_pad_val=mean_bgr),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
     dict(type='PackMultiLabelInputs'),
 ]

@@ -8,6 +8,10 @@
 # (tools/gen_pseudo.py configs/irn/pseudo_r50-cam-irnet_voc12aug.py --stages cam).
 _base_ = ['../_base_/default_runtime.py', '../_base_/models/irnet_r50.py']
 crop_size = (512, 512)
+# IRN pads crops smaller than 512 with the mean colour (0 after normalization) at a random
+# offset (RandomPlacePad); the pairs are IRN's band (the model's AffinityLoss pair_band='irn')
+# and IRNet predicts on images padded to 512 (test_pad_size), see _base_/models/irnet_r50.py.
+mean_bgr = (103.53, 116.28, 123.675)
 # the architecture is the cue network of the IRN pseudo-label config
 model = {{_base_.boundary_generator}}
 train_pipeline = [
@@ -16,7 +20,7 @@ train_pipeline = [
     # VOC images have a long side of 500: this rescales them by 0.5-1.5 (IRN rescale)
     dict(type='RandomResize', scale=(500, 500), ratio_range=(0.5, 1.5), keep_ratio=True),
     dict(type='RandomCrop', crop_size=crop_size),
-    dict(type='Pad', size=crop_size, pad_val=dict(img=0, seg=255)),
+    dict(type='RandomPlacePad', size=crop_size, img_pad_val=mean_bgr, seg_pad_val=255),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
     dict(type='PackSegInputs'),
 ]

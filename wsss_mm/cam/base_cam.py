@@ -12,10 +12,13 @@ size, optional flip / multi-scale aggregation and the per-class normalization
 to [0, 1].
 """
 import contextlib
+import math
 from typing import Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
+import numpy as np
 import torch
 import torch.nn.functional as F
+from PIL import Image
 from torch import Tensor, nn
 
 __all__ = ['BaseCAMGenerator', 'normalize_maps', 'min_max_maps', 'weighted_sum']
@@ -69,6 +72,16 @@ class BaseCAMGenerator:
             for torchvision's VGG-16; or a sequence of names to fuse.
         scales: Input scales whose maps are summed (1.0 = input size).
         flip: Also sum the maps of the horizontally flipped images.
+        scale_resize: How the input is resized to a scale: ``'bilinear'`` on the
+            normalized tensor (no antialiasing), or ``'pil_bicubic'``: the uint8
+            image (recovered with the mean / std of ``model.data_preprocessor``)
+            resized by PIL's bicubic filter and normalized again, as IRN's
+            ``pil_rescale``. Sizes are ``round(H * s) x round(W * s)`` either way.
+        upsample_divisor: ``None`` upsamples every map straight to ``H x W``; an
+            integer d upsamples it to ``H x W`` rounded up to multiples of d and
+            crops the top-left ``H x W`` (IRN's ``make_cam``: d = 16,
+            ``get_strided_up_size``); the flipped copy is then un-flipped before
+            upsampling, as IRN's CAM network does.
     """
 
     #: Whether the method needs dy^c/dA (False skips the backward).
@@ -78,12 +91,19 @@ class BaseCAMGenerator:
                  model: nn.Module,
                  target_layer: Union[str, Sequence[str]],
                  scales: Sequence[float] = (1.0, ),
-                 flip: bool = False) -> None:
+                 flip: bool = False,
+                 scale_resize: str = 'bilinear',
+                 upsample_divisor: Optional[int] = None) -> None:
         if (not isinstance(scales, (list, tuple)) or len(scales) == 0
                 or any(isinstance(s, bool) or not isinstance(s, (int, float)) or s <= 0
                        for s in scales)):
             raise ValueError(f'scales must be a non-empty list of positive numbers, '
                              f'got {scales!r}')
+        if scale_resize not in ('bilinear', 'pil_bicubic'):
+            raise ValueError(f"scale_resize must be 'bilinear' or 'pil_bicubic', got "
+                             f'{scale_resize!r}')
+        if upsample_divisor is not None and upsample_divisor < 1:
+            raise ValueError(f'upsample_divisor must be positive or None, got {upsample_divisor}')
         names = (target_layer, ) if isinstance(target_layer, str) else tuple(target_layer)
         if len(names) == 0 or len(set(names)) != len(names):
             raise ValueError(f'target_layer must name distinct layers, got {target_layer!r}')
@@ -93,6 +113,36 @@ class BaseCAMGenerator:
         self.layers = [model.get_submodule(name) for name in names]
         self.scales = tuple(float(s) for s in scales)
         self.flip = flip
+        self.scale_resize = scale_resize
+        self.upsample_divisor = upsample_divisor
+        if scale_resize == 'pil_bicubic':
+            preprocessor = getattr(model, 'data_preprocessor', None)
+            if getattr(preprocessor, 'mean', None) is None or preprocessor.std is None:
+                raise ValueError("scale_resize='pil_bicubic' needs the model's data_preprocessor "
+                                 'mean and std to recover the uint8 image')
+
+    def resize_inputs(self, images: Tensor, size: Tuple[int, int]) -> Tensor:
+        """Normalized images ``[N, 3, H, W]`` resized to ``size`` by ``scale_resize``."""
+        if self.scale_resize == 'bilinear':
+            return F.interpolate(images, size=size, mode='bilinear', align_corners=False)
+        preprocessor = self.model.data_preprocessor
+        mean, std = preprocessor.mean.to(images), preprocessor.std.to(images)
+        pixels = (images * std + mean).round().clamp(0, 255).to(torch.uint8)
+        resized = [
+            np.asarray(Image.fromarray(np.ascontiguousarray(p.permute(1, 2, 0).cpu().numpy()))
+                       .resize(size[::-1], Image.BICUBIC)) for p in pixels
+        ]
+        resized = torch.from_numpy(np.stack(resized)).permute(0, 3, 1, 2).to(images)
+        return (resized - mean) / std
+
+    def upsample(self, maps: Tensor, size: Tuple[int, int]) -> Tensor:
+        """Maps ``[P, h, w]`` -> ``[P, H, W]`` bilinearly, through the strided-up size if set."""
+        up = size
+        if self.upsample_divisor is not None:
+            d = self.upsample_divisor
+            up = (math.ceil(size[0] / d) * d, math.ceil(size[1] / d) * d)
+        out = F.interpolate(maps[:, None], size=up, mode='bilinear', align_corners=False)[:, 0]
+        return out[:, :size[0], :size[1]]
 
     def get_cam_weights(self, activations: Tensor, grads: Optional[Tensor],
                         classes: Tensor) -> Tensor:
@@ -171,20 +221,21 @@ class BaseCAMGenerator:
             for scale in self.scales:
                 inputs = images
                 if scale != 1.0:
-                    size = (round(height * scale), round(width * scale))
-                    inputs = F.interpolate(inputs, size=size, mode='bilinear', align_corners=False)
+                    inputs = self.resize_inputs(images, (round(height * scale),
+                                                         round(width * scale)))
                 if self.flip:
                     inputs = torch.cat([inputs, inputs.flip(-1)])
                 layer_maps = self._pair_maps(inputs, bs, cs, ks, num_slots)
                 if len(layer_maps) > 1:
                     layer_maps = [self.scale_layer_maps(m) for m in layer_maps]
-                layer_maps = [
-                    F.interpolate(m[:, None], size=(height, width), mode='bilinear',
-                                  align_corners=False)[:, 0] for m in layer_maps
-                ]
+                # IRN's geometry sums a map and its flipped copy before upsampling
+                flip_first = self.flip and self.upsample_divisor is not None
+                if flip_first:
+                    layer_maps = [m[:len(m) // 2] + m[len(m) // 2:].flip(-1) for m in layer_maps]
+                layer_maps = [self.upsample(m, (height, width)) for m in layer_maps]
                 pair_maps = (layer_maps[0] if len(layer_maps) == 1 else
                              self.fuse_layer_maps(torch.stack(layer_maps)))
-                if self.flip:
+                if self.flip and not flip_first:
                     half = pair_maps.shape[0] // 2
                     pair_maps = pair_maps[:half] + pair_maps[half:].flip(-1)
                 maps[image_index, class_index] += pair_maps

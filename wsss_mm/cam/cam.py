@@ -23,6 +23,8 @@ class CAMGenerator(BaseCAMGenerator):
             to class scores (e.g. ``'fc'`` for torchvision's ResNet).
         scales: Input scales whose maps are summed.
         flip: Also sum the maps of the horizontally flipped images.
+        scale_resize, upsample_divisor: IRN's input resizing and map geometry
+            (:class:`BaseCAMGenerator`).
     """
 
     uses_gradients = False
@@ -32,8 +34,11 @@ class CAMGenerator(BaseCAMGenerator):
                  target_layer: str,
                  fc_layer: str,
                  scales: Sequence[float] = (1.0, ),
-                 flip: bool = False) -> None:
-        super().__init__(model, target_layer, scales=scales, flip=flip)
+                 flip: bool = False,
+                 scale_resize: str = 'bilinear',
+                 upsample_divisor: Optional[int] = None) -> None:
+        super().__init__(model, target_layer, scales=scales, flip=flip,
+                         scale_resize=scale_resize, upsample_divisor=upsample_divisor)
         self.fc = model.get_submodule(fc_layer)
         if not isinstance(self.fc, nn.Linear):
             raise TypeError(f'{fc_layer!r} must be an nn.Linear, got {type(self.fc).__name__}')

@@ -1,9 +1,13 @@
 """MS-COCO 2014 for WSSS, in the layout ``tools/convert_coco.py`` writes.
 
-The field's protocol (ReCAM's ``mscoco``, alicranck/coco2voc): the 80 categories are
-mapped to label values 1..80 in ascending COCO category-id order, 0 is background,
-255 ignore; training uses the 82,081 train2014 images and evaluation the 40,137
-val2014 images that have at least one label.
+The field's protocol (ReCAM's ``mscoco``): the 80 categories are mapped to label
+values 1..80 in ascending COCO category-id order, 0 is background, 255 ignore;
+training uses the 82,081 train2014 images and evaluation the 40,137 val2014 images
+that have at least one label. The masks are painted as ``tools/convert_coco.py``
+says (non-crowd annotations in file order, crowd regions left unpainted).
+alicranck/coco2voc, which some papers use for the masks, is a different protocol:
+it writes the raw category ids 1..90 (not 1..80), paints crowd regions, and draws
+small objects on top of large ones; its masks are not interchangeable with these.
 
 :func:`check_coco_instances` checks an instances JSON before anything is converted:
 pycocotools keeps the last of two images with one id (their annotations merge into one

@@ -77,3 +77,54 @@ class PackMultiLabelInputs(BaseTransform):
             sample.gt_sem_seg = PixelData(data=seg)
         sample.set_metainfo({k: results[k] for k in self.meta_keys if k in results})
         return dict(inputs=inputs, data_samples=sample)
+
+
+@TRANSFORMS.register_module()
+class RandomPlacePad(BaseTransform):
+    """Place the image (and ``gt_seg_map``) at a random offset in a ``size`` container.
+
+    IRN's ``random_crop`` pads a side shorter than the crop at a random offset,
+    with 0 in the normalized image, i.e. the mean colour; mmcv's ``Pad`` pads at
+    the bottom / right. The image becomes float32 so that a mean of e.g. 123.675
+    is kept exactly (the data preprocessor then maps it to 0, as IRN).
+
+    Args:
+        size: ``(height, width)`` of the container; the image must not exceed it
+            (crop it first, e.g. ``RandomCrop``).
+        img_pad_val: Fill of the image, one value per channel in the loaded
+            image's order (BGR for ``LoadImageFromFile``).
+        seg_pad_val: Fill of ``gt_seg_map``.
+    """
+
+    def __init__(self, size: Sequence[int], img_pad_val: Sequence[float],
+                 seg_pad_val: int = 255) -> None:
+        self.size = tuple(int(s) for s in size)
+        self.img_pad_val = tuple(float(v) for v in img_pad_val)
+        self.seg_pad_val = seg_pad_val
+        if len(self.size) != 2 or min(self.size) < 1:
+            raise ValueError(f'size must be (height, width) > 0, got {size}')
+
+    def transform(self, results: dict) -> dict:
+        img = results['img']
+        height, width = img.shape[:2]
+        if height > self.size[0] or width > self.size[1]:
+            raise ValueError(f'{results.get("img_path", "image")}: {height}x{width} exceeds the '
+                             f'pad size {self.size}; crop it first')
+        top = np.random.randint(self.size[0] - height + 1)
+        left = np.random.randint(self.size[1] - width + 1)
+        if len(self.img_pad_val) != img.shape[2]:
+            raise ValueError(f'img_pad_val has {len(self.img_pad_val)} values for '
+                             f'{img.shape[2]} channels')
+        container = np.empty((*self.size, img.shape[2]), np.float32)
+        container[...] = self.img_pad_val
+        container[top:top + height, left:left + width] = img
+        results['img'] = container
+        if 'gt_seg_map' in results:
+            seg = results['gt_seg_map']
+            padded = np.full(self.size, self.seg_pad_val, seg.dtype)
+            padded[top:top + height, left:left + width] = seg
+            results['gt_seg_map'] = padded
+        results['img_shape'] = self.size
+        results['pad_shape'] = self.size
+        results['pad_offset'] = (top, left)
+        return results

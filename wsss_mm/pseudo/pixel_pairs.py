@@ -90,6 +90,15 @@ class PixelPairs:
         padded = self._pad(inside, False)
         return torch.cat([self._slice(padded, dy, dx, height, width) for dy, dx in self.offsets])
 
+    def irn_band(self, height: int, width: int, device=None) -> Tensor:
+        """``[H, W]`` bool: the sources IRN pairs when it trains IRNet (``PathIndex``), rows
+        ``[0, H - r)`` and columns ``[r, W - r)`` with ``r = radius - 1``; every pair of such
+        a source has its destination inside the grid."""
+        r = self.radius - 1
+        band = torch.zeros(height, width, dtype=torch.bool, device=device)
+        band[:max(height - r, 0), r:max(width - r, r)] = True
+        return band
+
     def boundary_to_affinity(self, boundary: Tensor) -> Tensor:
         """Affinities ``[..., D, H, W]`` from a class-boundary map ``[..., H, W]`` in [0, 1].
 

@@ -100,6 +100,24 @@ class RandomWalkRefiner(BaseRefiner):
         return walk.t().reshape(cams.shape)
 
     @torch.no_grad()
+    def scores(self, cams: Tensor, boundary: Tensor, out_size: Tuple[int, int]) -> Tensor:
+        """The walked CAMs ``[K, H, W]`` of seeds ``[K, h', w']`` (K >= 1) on ``boundary [h, w]``:
+        propagated, upsampled by ``stride`` (bilinear), cropped to ``out_size`` and divided by
+        their joint maximum, as IRN's ``make_sem_seg_labels``."""
+        if cams.shape[-2:] != boundary.shape:
+            cams = F.interpolate(cams[None].float(), size=boundary.shape, mode='bilinear',
+                                 align_corners=False)[0]
+        walked = self.propagate(cams, boundary)
+        walked = F.interpolate(walked[None], scale_factor=self.stride, mode='bilinear',
+                               align_corners=False)[0]
+        if walked.shape[-2] < out_size[0] or walked.shape[-1] < out_size[1]:
+            raise ValueError(f'a boundary grid of {tuple(boundary.shape)} at stride '
+                             f'{self.stride} does not cover an output of {tuple(out_size)}')
+        walked = walked[:, :out_size[0], :out_size[1]]
+        peak = walked.max()
+        return walked / peak if peak > 0 else walked
+
+    @torch.no_grad()
     def __call__(self,
                  cams: Tensor,
                  class_ids: Union[Sequence[int], np.ndarray, Tensor],
@@ -118,9 +136,8 @@ class RandomWalkRefiner(BaseRefiner):
                 if they are larger than the grid, else the grid times ``stride``.
 
         Returns:
-            int64 ``[H, W]``: 0 where every propagated CAM (normalized by their
-            joint maximum, as IRN) is below ``bg_threshold``, else the class id
-            of the largest.
+            int64 ``[H, W]``: 0 where every walked CAM (:meth:`scores`) is below
+            ``bg_threshold``, else the class id of the largest.
         """
         class_ids = torch.as_tensor(np.asarray(class_ids), dtype=torch.long)
         if cams.dim() != 3 or boundary.dim() != 2 or class_ids.shape != cams.shape[:1]:
@@ -133,18 +150,7 @@ class RandomWalkRefiner(BaseRefiner):
         out_size = tuple(out_size)
         if cams.shape[0] == 0:
             return torch.zeros(out_size, dtype=torch.long, device=cams.device)
-        if cams.shape[-2:] != boundary.shape:
-            cams = F.interpolate(cams[None].float(), size=boundary.shape, mode='bilinear',
-                                 align_corners=False)[0]
-        walked = self.propagate(cams, boundary)
-        walked = F.interpolate(walked[None], scale_factor=self.stride, mode='bilinear',
-                               align_corners=False)[0]
-        if walked.shape[-2] < out_size[0] or walked.shape[-1] < out_size[1]:
-            raise ValueError(f'a boundary grid of {tuple(boundary.shape)} at stride '
-                             f'{self.stride} does not cover an output of {out_size}')
-        walked = walked[:, :out_size[0], :out_size[1]]
-        peak = walked.max()
-        walked = walked / peak if peak > 0 else walked
+        walked = self.scores(cams, boundary, out_size)
         scores = torch.cat([walked.new_full((1, *out_size), self.bg_threshold), walked])
         label_values = torch.cat([class_ids.new_zeros(1), class_ids]).to(walked.device)
         return label_values[scores.argmax(dim=0)]

@@ -1,5 +1,8 @@
 # IRNet of IRN (net/resnet50_irn.py): frozen ImageNet ResNet-50 (output stride 16) feature
-# pyramid + class-boundary branch, affinity loss at radius 10. Defined as boundary_generator,
+# pyramid + class-boundary branch, affinity loss at radius 10 over IRN's pairs (pair_band='irn':
+# sources not in the last 9 rows nor the 9 columns at either side; 'grid' pairs every pixel).
+# At inference each image is padded with the mean colour to 512 x 512 as IRN's EdgeDisplacement
+# (test_pad_size=512; None predicts at the image's own size). Defined as boundary_generator,
 # the network of the 'boundary' cue of pseudo-label configs; the IRNet training config uses it
 # as its model.
 boundary_generator = dict(
@@ -26,5 +29,6 @@ boundary_generator = dict(
         scale_factors=(1, 1, 2, 4, 4),
         channels=32,
         num_groups=4),
-    loss=dict(type='AffinityLoss', radius=10),
+    loss=dict(type='AffinityLoss', radius=10, pair_band='irn'),
+    test_pad_size=512,
     stride=4)

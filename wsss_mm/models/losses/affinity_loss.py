@@ -25,13 +25,22 @@ class AffinityLoss(nn.Module):
         radius: Pairs within this distance on the label grid (IRN: 10).
         ignore_index: Unconfident pixels of the label map.
         eps: Added inside the logs (IRN: 1e-5).
+        pair_band: Which sources have pairs: ``'irn'`` only those of IRN's band
+            (:meth:`PixelPairs.irn_band`: not the last ``radius - 1`` rows nor
+            the ``radius - 1`` columns at either side), as ``step/train_irn.py``;
+            ``'grid'`` every pixel of the grid (a pair whose other end leaves
+            the grid stays unlabelled).
     """
 
-    def __init__(self, radius: int = 10, ignore_index: int = 255, eps: float = 1e-5) -> None:
+    def __init__(self, radius: int = 10, ignore_index: int = 255, eps: float = 1e-5,
+                 pair_band: str = 'grid') -> None:
         super().__init__()
+        if pair_band not in ('grid', 'irn'):
+            raise ValueError(f"pair_band must be 'grid' or 'irn', got {pair_band!r}")
         self.pairs = PixelPairs(radius)
         self.ignore_index = ignore_index
         self.eps = eps
+        self.pair_band = pair_band
 
     def forward(self, boundary: Tensor, labels: Tensor) -> Dict[str, Tensor]:
         """Loss terms of boundary probabilities ``[B, h, w]`` and a label map ``[B, h, w]``."""
@@ -40,6 +49,9 @@ class AffinityLoss(nn.Module):
                              f'{tuple(labels.shape)} must have the same shape')
         affinity = self.pairs.boundary_to_affinity(boundary)
         bg_pos, fg_pos, neg = self.pairs.pair_labels(labels, self.ignore_index)
+        if self.pair_band == 'irn':
+            band = self.pairs.irn_band(*labels.shape[-2:], device=labels.device)
+            bg_pos, fg_pos, neg = (m & band for m in (bg_pos, fg_pos, neg))
 
         def mean_over(loss: Tensor, mask: Tensor) -> Tensor:
             mask = mask.to(loss.dtype)

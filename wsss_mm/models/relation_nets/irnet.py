@@ -2,6 +2,7 @@
 from typing import Dict, List, Optional, Union
 
 import torch
+import torch.nn.functional as F
 from mmengine.model import BaseModel
 from mmseg.models.backbones import ResNet
 from mmseg.structures import SegDataSample
@@ -38,6 +39,12 @@ class IRNet(BaseModel):
         loss: :class:`AffinityLoss` config (IRN trains at radius 10).
         stride: Stride of the boundary grid (IRN: 4).
         freeze_backbone: Keep the backbone fixed in eval mode (IRN: True).
+        test_pad_size: At inference, pad each normalized image (and, separately,
+            its flip) with 0 (the mean colour) at the bottom / right to at least
+            ``test_pad_size`` square and crop the boundary map back to
+            ``ceil(H / stride) x ceil(W / stride)``, as IRN's ``EdgeDisplacement``
+            (512, the training crop: GroupNorm then sees padded maps as in
+            training). ``None`` predicts at the image's own size.
         data_preprocessor: ``SegDataPreProcessor`` config.
         init_cfg: mmengine init config.
     """
@@ -48,6 +55,7 @@ class IRNet(BaseModel):
                  loss: dict = dict(type='AffinityLoss', radius=10),
                  stride: int = 4,
                  freeze_backbone: bool = True,
+                 test_pad_size: Optional[int] = None,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
@@ -56,6 +64,9 @@ class IRNet(BaseModel):
         self.loss_fn = MODELS.build(loss)
         self.stride = stride
         self.freeze_backbone = freeze_backbone
+        if test_pad_size is not None and test_pad_size < 1:
+            raise ValueError(f'test_pad_size must be positive or None, got {test_pad_size}')
+        self.test_pad_size = test_pad_size
         if freeze_backbone:
             for param in self.backbone.parameters():
                 param.requires_grad_(False)
@@ -92,8 +103,14 @@ class IRNet(BaseModel):
     @torch.no_grad()
     def predict_boundary(self, inputs: Tensor) -> Tensor:
         """Boundary probabilities ``[B, h, w]``: sigmoid of the logits averaged with the
-        h-flipped image's (IRN's ``EdgeDisplacement``)."""
-        logits = self.boundary_logits(torch.cat([inputs, inputs.flip(-1)]))[:, 0]
+        h-flipped image's (IRN's ``EdgeDisplacement``); ``h, w = ceil(H/stride), ceil(W/stride)``."""
+        height, width = inputs.shape[-2:]
+        both = torch.cat([inputs, inputs.flip(-1)])
+        if self.test_pad_size is not None:
+            size = self.test_pad_size
+            both = F.pad(both, (0, max(size - width, 0), 0, max(size - height, 0)), value=0.0)
+        logits = self.boundary_logits(both)[:, 0]
+        logits = logits[:, :-(-height // self.stride), :-(-width // self.stride)]
         half = inputs.shape[0]
         return torch.sigmoid((logits[:half] + logits[half:].flip(-1)) / 2)
 
