@@ -128,7 +128,8 @@ def _walk_equals_irn_transcription(irn_dir, num_images=3):
     from test_irn_reference import irn_sem_seg_scores, labels_with_margin, walk_atol
 
     from wsss_mm.io import read_boundary, read_cams, read_label_map
-    ids = sorted(p[:-4] for p in os.listdir(irn_dir / 'pseudo_labels'))[:num_images]
+    ids = sorted(p[:-4] for p in os.listdir(irn_dir / 'pseudo_labels')
+                 if p.endswith('.png'))[:num_images]
     assert len(ids) == num_images
     for name in ids:
         cams, class_ids = read_cams(str(irn_dir / 'cams' / f'{name}.npz'))
