@@ -64,13 +64,13 @@ def test_relation_label_errors():
         RelationLabelGenerator(fg_threshold=0.1, bg_threshold=0.2)
 
 
-def test_relation_label_dataset_yields_image_and_labels(tmp_path):
-    """Images and metainfo from a registered image-level dataset, CAMs through wsss_mm.io,
-    relation labels stored on first use and read back afterwards."""
+def one_image_seed_set(tmp_path):
+    """A one-image VOC tree (3x4 grey image, GT mask with the hand-made classes) and a seed
+    work dir holding its hand-made CAMs (the tree in ``tmp_path/VOC2012``): (image-level
+    dataset config, seed layout, CAMs, class ids, expected relation labels)."""
     from PIL import Image
 
-    from wsss_mm.datasets import RelationLabelDataset
-    from wsss_mm.io import InputError, WorkDirLayout, write_cams
+    from wsss_mm.io import WorkDirLayout, write_cams
     from wsss_mm.utils.setup_env import register_all_modules
     register_all_modules()
     cams, class_ids, expected = hand_made_cams()
@@ -86,6 +86,19 @@ def test_relation_label_dataset_yields_image_and_labels(tmp_path):
                   label_source='mask', data_prefix=dict(seg_map_path='SegmentationClass'))
     seeds = WorkDirLayout(str(tmp_path / 'seeds'))
     write_cams(seeds.path('cam', 'img_a'), torch.from_numpy(cams), class_ids)
+    return images, seeds, cams, class_ids, expected
+
+
+def test_relation_label_dataset_yields_image_and_labels(tmp_path):
+    """Images and metainfo from a registered image-level dataset, CAMs through wsss_mm.io,
+    relation labels stored on first use and read back afterwards."""
+    from PIL import Image
+
+    from wsss_mm.datasets import RelationLabelDataset
+    from wsss_mm.io import InputError, write_cams
+    images, seeds, cams, class_ids, expected = one_image_seed_set(tmp_path)
+    root = tmp_path / 'VOC2012'
+    mask = np.asarray(Image.open(root / 'SegmentationClass' / 'img_a.png'))
     pipeline = [dict(type='LoadImageFromFile'), dict(type='LoadRelationLabels', crf=False),
                 dict(type='PackSegInputs')]
     dataset = RelationLabelDataset(images, seed_dir=seeds.work_dir, pipeline=pipeline)

@@ -109,25 +109,11 @@ def test_layout_refuses_stage_folder_linked_out_of_the_work_dir(tmp_path):
 def test_relation_labels_follow_their_record(tmp_path):
     """Stored relation labels are kept for the same thresholds and seeds, deleted and
     recomputed for others (hand-made CAMs, labels read off by hand), refused unrecorded."""
-    from test_relation_labels import hand_made_cams
+    from test_relation_labels import one_image_seed_set
 
     from wsss_mm.datasets import RelationLabelDataset
-    from wsss_mm.io import InputError, WorkDirLayout, write_cams
-    from wsss_mm.utils.setup_env import register_all_modules
-    register_all_modules()
-    cams, class_ids, expected = hand_made_cams()
-    root = tmp_path / 'VOC2012'
-    for sub in ('JPEGImages', 'SegmentationClass'):
-        (root / sub).mkdir(parents=True)
-    (root / 'split.txt').write_text('img_a\n')
-    Image.fromarray(np.full((3, 4, 3), 128, np.uint8)).save(root / 'JPEGImages' / 'img_a.jpg')
-    mask = np.zeros((3, 4), np.uint8)
-    mask[0, 0], mask[1, 1] = class_ids
-    Image.fromarray(mask).save(root / 'SegmentationClass' / 'img_a.png')
-    images = dict(type='VOCImageLevelDataset', data_root=str(root), ann_file='split.txt',
-                  label_source='mask', data_prefix=dict(seg_map_path='SegmentationClass'))
-    seeds = WorkDirLayout(str(tmp_path / 'seeds'))
-    write_cams(seeds.path('cam', 'img_a'), torch.from_numpy(cams), class_ids)
+    from wsss_mm.io import InputError
+    images, seeds, _, _, expected = one_image_seed_set(tmp_path)
 
     def labels(fg_threshold):
         pipeline = [dict(type='LoadImageFromFile'),
