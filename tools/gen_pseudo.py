@@ -9,7 +9,8 @@ image-level dataset (VOC, COCO ...). Writes under the work dir (layout and forma
 :mod:`wsss_mm.io.artifacts`):
   cams/<id>.npz             float16 maps of the image's classes + their label values
   saliency/<id>.png         the saliency cue (8-bit), or
-  boundary/<id>.npz         the boundary cue (float16, stride 4)
+  boundary/<id>.npz         the boundary cue (float16, stride 4), or
+  affinity/<id>.npz         CLIP-ES's attention affinity + grid seeds (from the seeds' forward)
   pseudo_labels/<id>.png    palette PNG of the dataset's label values (255 = ignore)
   vis/<id>.png              with --vis: image | CAM per class | saliency | pseudo label | GT
   gen_pseudo_report.json    the last run: status running / finished / stopped (where and
@@ -30,7 +31,8 @@ refine re-refines stored maps (e.g. with other thresholds).
 
 Each stage folder records what made its files (<folder>/.stage_record.json,
 :mod:`wsss_mm.io.stage_record`): the config values the stage reads (seeds: ``model``,
-``cam_*``; cue: ``<cue>_*``; labels: ``refiner``; each with ``pseudo_dataset``), the
+``cam_*``; cue: ``<cue>_*``, or the seeds' keys and checkpoint for a cue of the seeds'
+forward; labels: ``refiner``; each with ``pseudo_dataset``), the
 sha256 of every checkpoint it reads, the records of the stages it reads (labels: seeds
 and cue), the image ids and the wsss_mm version. On start each stage it runs compares:
   same record        resume (skip the images that are done)
