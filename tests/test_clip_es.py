@@ -218,7 +218,7 @@ def test_box_mask_hand_computed():
 
 def test_caa_equals_float64_transcription():
     rng = np.random.default_rng(0)
-    h, w, k = 5, 7, 3
+    h, w = 5, 7
     n = h * w
     scores = rng.normal(size=(n, n)) * 3
     attn = np.exp(scores) / np.exp(scores).sum(axis=1, keepdims=True)

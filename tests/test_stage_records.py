@@ -7,7 +7,6 @@ import os.path as osp
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 
 from conftest import REPO

@@ -145,7 +145,7 @@ class PseudoLabelPipeline:
                                              default_args=dict(model=classifier))
         refiner = REFINERS.build(cfg.refiner)
         cue_network = preprocessor = batch_network = None
-        if refiner.cue is not None and getattr(cam_generator, 'cue', None) == refiner.cue:
+        if seeds_cue(cfg, refiner.cue):
             # the seeds' own forward gives the cue (CLIP-ES's attention affinity)
             if cue_checkpoint:
                 raise ValueError(f'the {refiner.cue!r} cue comes from the classifier: no cue '
