@@ -58,16 +58,25 @@ def _build(config, voc, ckpt):
 
 
 def _run(config, voc, ckpt, work, workers, refiner=None, on_error='raise', vis=False,
-         saliency_batch=1, num_images=None):
+         saliency_batch=1, num_images=None, network_threads=0, record_threads=None):
+    """One runner run; ``record_threads``: a list that gets the torch thread count each
+    time the seeds network runs."""
     from wsss_mm.apis.pseudo_label_runner import PseudoLabelRunner
     from wsss_mm.io import WorkDirLayout
     pipeline, dataset = _build(config, voc, ckpt)
     if refiner is not None:
         pipeline.refiner = refiner
+    if record_threads is not None:
+        attention = pipeline.attention
+
+        def counted(data):
+            record_threads.append(torch.get_num_threads())
+            return attention(data)
+        pipeline.attention = counted
     runner = PseudoLabelRunner(pipeline, dataset, WorkDirLayout(str(work)), STAGES, vis=vis,
                                on_error=on_error, refine_workers=workers,
                                loader_workers=1 if workers else 0,
-                               saliency_batch=saliency_batch)
+                               saliency_batch=saliency_batch, network_threads=network_threads)
     return runner.run(list(range(num_images or len(dataset))))
 
 
@@ -91,6 +100,20 @@ def test_pipeline_writes_the_serial_files(refiner, small_voc, classifier_ckpt, t
         assert summary.done == 6 and summary.failures == []
         assert summary.counts['refine'] == 6 and summary.counts['cam'] == 6
         assert _digest(tmp_path / f'w{workers}') == reference, f'{workers} refine workers'
+
+
+def test_networks_use_the_cores_the_workers_leave(small_voc, classifier_ckpt, tmp_path):
+    """Networks next to N busy refine workers run with (cores - N) torch threads, at least
+    one (or ``network_threads``); the serial loop and the caller keep their setting."""
+    before = torch.get_num_threads()
+    cores = len(os.sched_getaffinity(0))
+    for workers, asked, expected in ((1, 0, max(1, cores - 1)), (2, 0, max(1, cores - 2)),
+                                     (cores + 1, 0, 1), (1, 3, 3), (0, 3, before)):
+        seen = []
+        _run(THRESHOLD, small_voc, classifier_ckpt, tmp_path / f'{workers}-{asked}', workers,
+             num_images=2, network_threads=asked, record_threads=seen)
+        assert seen == [expected, expected], (workers, asked)
+        assert torch.get_num_threads() == before
 
 
 class FailOnImage:

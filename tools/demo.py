@@ -94,7 +94,7 @@ DEMO_ENTRIES = {MARKER, 'data', 'classifier', 'classifier_test', 'classifier_val
                 'report.html'}
 SALIENCY_CONFIG = osp.join(DEMO, 'saliency_u2netp-64_200iter_demo.py')
 # --sal-data / --sal-ckpt: the detector trained on real salient objects, and Algorithm 1 with it
-REAL_SALIENCY_CONFIG = osp.join(REPO, 'configs', 'saliency', 'effnet-lite0-fpn_120iter_ecssd.py')
+REAL_SALIENCY_CONFIG = osp.join(REPO, 'configs', 'saliency', 'effnet-lite0-fpn_480iter_ecssd.py')
 REAL_SALIENCY_PSEUDO_CONFIG = osp.join(DEMO,
                                        'pseudo_effnet-lite0-gradcam_ecssd-fpn-erasing_demo.py')
 

@@ -109,6 +109,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--serial', action='store_true', help='same as --refine-workers 0')
     parser.add_argument('--loader-workers', type=int, default=default_loader_workers(),
                         help='processes decoding images ahead of the networks (pipeline only)')
+    parser.add_argument('--network-threads', type=int, default=0,
+                        help='torch threads of the networks in the pipeline (default 0: the '
+                        'cores the refine workers leave, at least 1)')
     parser.add_argument('--saliency-batch', type=int, default=1,
                         help='images per call of the saliency cue network (pipeline only; '
                         'detectors with a fixed input size batch across images)')
@@ -309,7 +312,8 @@ def main() -> None:
                                    on_error=on_error,
                                    refine_workers=0 if args.serial else args.refine_workers,
                                    loader_workers=args.loader_workers,
-                                   saliency_batch=args.saliency_batch)
+                                   saliency_batch=args.saliency_batch,
+                                   network_threads=args.network_threads)
         try:
             summary = runner.run(todo, progress=rank == 0)
         except (InputError, ValueError, RefineWorkerDied) as err:  # on_error='raise', a kill
@@ -341,6 +345,7 @@ def main() -> None:
                       busy_fraction=gathered[0]['busy'] if world_size == 1 else
                       [part['busy'] for part in gathered],
                       refine_workers=runner.refine_workers,
+                      network_threads=runner.network_threads if runner.refine_workers else None,
                       refiner=repr(pipeline.refiner),
                       records={stage: record_digest(read_record(layout.folder(stage)))
                                for stage in ('cam', cue, 'pseudo')
