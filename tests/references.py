@@ -41,6 +41,17 @@ def cam_labels(npz_path: str, threshold: float) -> np.ndarray:
     return np.where(cams.max(0) > threshold, ids[cams.argmax(0)], 0)
 
 
+def algorithm1_labels(cams: np.ndarray, class_ids, sal_u8: np.ndarray, gamma1: float,
+                      gamma2: float) -> np.ndarray:
+    """Algorithm 1 of Xu et al. in float64: M_c = (A_c + S) / 2 with S = saliency / 255;
+    background where max_c M_c < gamma1 or S < gamma2, else the class of the largest M_c
+    (the first on ties)."""
+    s = sal_u8.astype(np.float64) / 255
+    m = (cams.astype(np.float64) + s[None]) / 2
+    return np.where((m.max(0) < gamma1) | (s < gamma2), 0,
+                    np.asarray(class_ids, dtype=np.int64)[m.argmax(0)])
+
+
 def reference_seg_scores(cfg_path: str, ckpt: str, voc: str,
                          ids: List[str]) -> Dict[str, float]:
     """mIoU of a segmentor checkpoint on images of ``voc``, with and without dense CRF.

@@ -9,10 +9,12 @@ scorer cannot.
 import json
 import os.path as osp
 
+import numpy as np
 import pytest
 
 from conftest import REPO, run_tool
-from references import cam_labels, iou_metric_miou, read_label, reference_seg_scores
+from references import (algorithm1_labels, cam_labels, iou_metric_miou, read_label,
+                        reference_seg_scores)
 
 
 def _check(work, root, train_ids, val_ids):
@@ -92,4 +94,33 @@ def test_demo_reduced_on_real_photos(coco128_voc20, tmp_path):
               coco128_voc20, '--train-split', str(tmp_path / 'train.txt'), '--val-split',
               str(tmp_path / 'val.txt'), '--saliency', 'rbd', '--cls-epochs', '1',
               '--seg-iters', '2', '--no-gt-segmentor', '--no-compare'])
-    _check(work, coco128_voc20, ids[:8], val[:4])
+    results = _check(work, coco128_voc20, ids[:8], val[:4])
+    # effnet chooses Algorithm 1's thresholds on val: the train labels use the chosen pair,
+    # and the paper's pair and saliency alone are scored beside them (by hand here)
+    fusion = json.load(open(work / 'fusion_val.json'))['fusion']
+    best = fusion['algorithm1']['best']
+    assert fusion['algorithm1']['grid'][0]['mIoU'] <= best['mIoU']
+    assert (results['fusion_gamma1'], results['fusion_gamma2']) == (best['gamma1'],
+                                                                    best['gamma2'])
+    assert sorted(p.name for p in (work / 'fusion_val' / 'cams').glob('*.npz')) == sorted(
+        f'{i}.npz' for i in val[:4])
+
+    def fused(gamma1, gamma2, attention=True):
+        pairs = []
+        for img_id in ids[:8]:
+            with np.load(work / 'pseudo' / 'cams' / f'{img_id}.npz') as data:
+                cams, class_ids = data['cams'], data['class_ids']
+            sal = read_label(str(work / 'pseudo' / 'saliency' / f'{img_id}.png'))
+            pairs.append((algorithm1_labels(cams if attention else 0 * cams, class_ids, sal,
+                                            gamma1, gamma2),
+                          read_label(osp.join(coco128_voc20, 'SegmentationClass',
+                                              f'{img_id}.png'))))
+        return iou_metric_miou(pairs)
+
+    rounding = 0.01 + 1e-9
+    assert results['pseudo_miou_fused'] == pytest.approx(fused(best['gamma1'], best['gamma2']),
+                                                         abs=rounding)
+    assert results['pseudo_miou_fused_paper_gamma'] == pytest.approx(fused(0.2, 0.06),
+                                                                     abs=rounding)
+    assert results['pseudo_miou_saliency_only_val_gamma'] == pytest.approx(
+        fused(results['saliency_only_gamma1'], 0.06, attention=False), abs=rounding)

@@ -61,3 +61,53 @@ def test_cam_sweep_matches_mmseg_iou_metric(tmp_path):
         # mmseg rounds its percentages to 2 decimals
         assert result['curve'][f'{t:.2f}'] == pytest.approx(reference, abs=0.005 + 1e-9)
     assert result['best']['mIoU'] == pytest.approx(max(result['curve'].values()))
+
+
+def _miou_by_hand(preds, gts, k):
+    """mIoU (%) over the classes with a non-empty union; GT 255 ignored."""
+    pred, gt = np.concatenate([p.ravel() for p in preds]), np.concatenate([g.ravel() for g in gts])
+    keep = gt != 255
+    pred, gt = pred[keep], gt[keep]
+    ious = [((pred == c) & (gt == c)).sum() / ((pred == c) | (gt == c)).sum()
+            for c in range(k) if ((pred == c) | (gt == c)).any()]
+    return 100 * float(np.mean(ious))
+
+
+def test_fusion_sweep_matches_algorithm1_by_hand(tmp_path):
+    """evaluate_fusion over a (gamma1, gamma2) grid (and saliency alone: CAMs set to zero,
+    every salient pixel to the first class) == Algorithm 1 and mIoU computed by hand."""
+    from references import algorithm1_labels
+
+    from wsss_mm.evaluation import evaluate_fusion
+    from wsss_mm.io import WorkDirLayout, write_cams, write_saliency
+    from wsss_mm.utils.io import save_png_atomic
+    rng = np.random.default_rng(0)
+    layout = WorkDirLayout(str(tmp_path))
+    names = [f'c{i}' for i in range(21)]
+    images = [('a', [3, 7]), ('b', [12])]
+    data, items = {}, []
+    for img_id, class_ids in images:
+        cams = (rng.integers(0, 65, (len(class_ids), 6, 7)) / 64).astype(np.float16)
+        sal = rng.integers(0, 256, (6, 7)).astype(np.uint8)
+        gt = rng.choice([0, *class_ids, 255], (6, 7)).astype(np.uint8)
+        write_cams(layout.path('cam', img_id), torch.from_numpy(cams), np.array(class_ids))
+        write_saliency(layout.path('saliency', img_id), sal)
+        save_png_atomic(str(tmp_path / f'{img_id}_gt.png'), gt)
+        items.append((img_id, str(tmp_path / f'{img_id}_gt.png')))
+        data[img_id] = (cams, class_ids, sal, gt)
+    gamma1s, gamma2s = (0.1, 0.3, 0.45), (0.06, 0.5)
+    for attention in (True, False):
+        out = evaluate_fusion(layout, items, names, gamma1s, gamma2s, attention=attention)
+        expected = []
+        for g1 in gamma1s:
+            for g2 in gamma2s:
+                preds = [algorithm1_labels(c if attention else np.zeros_like(c), ids, s, g1, g2)
+                         for c, ids, s, _ in data.values()]
+                expected.append(_miou_by_hand(preds, [d[3] for d in data.values()], 21))
+        assert [(p['gamma1'], p['gamma2']) for p in out['grid']] == [
+            (g1, g2) for g1 in gamma1s for g2 in gamma2s]
+        assert [p['mIoU'] for p in out['grid']] == pytest.approx(expected, abs=1e-9)
+        best = int(np.argmax(expected))  # the first of the highest
+        assert (out['best']['gamma1'], out['best']['gamma2']) == (
+            gamma1s[best // 2], gamma2s[best % 2])
+        assert out['best']['mIoU'] == pytest.approx(expected[best], abs=1e-9)

@@ -12,9 +12,13 @@ Stages (each one the same tool a user runs, with timings):
               (--saliency rbd: the weight-free RobustBackgroundDetector, no training;
               --sal-data DIR: the EfficientNet-Lite0 FPN trained on real salient objects,
               DIR/images + DIR/masks on the ECSSD split, or --sal-ckpt: its checkpoint)
+  fusion_val  (--tune-fusion, default for effnet) Algorithm 1's gamma1/gamma2 chosen on the
+              val split: gen_pseudo --stages cam,cue on val, tools/eval_pseudo.py
+              --fusion-sweep against val's GT; the train labels use the chosen pair
   pseudo      tools/gen_pseudo.py: Grad-CAM -> erasing saliency -> Algorithm 1 (+ overlays)
   eval        tools/eval_pseudo.py: CAM (best background threshold), saliency-only and
-              fused pseudo labels against the GT masks (evaluation only)
+              fused pseudo labels against the GT masks (evaluation only; with
+              --tune-fusion also at the paper's gamma1/gamma2)
   compare     (--no-compare skips it) the other pseudo-label methods from the same seeds:
               threshold, dense CRF, IRN (IRNet trained on the seeds' relation labels), scored
               with Algorithm 1's labels by tools/compare_pseudo.py
@@ -54,10 +58,9 @@ from mmengine.config import Config  # noqa: E402
 
 from wsss_mm.datasets import read_split  # noqa: E402
 from wsss_mm.datasets.synthetic import make_synthetic_sod, make_synthetic_voc  # noqa: E402
-from wsss_mm.evaluation import evaluate_pseudo_labels, format_table  # noqa: E402
-from wsss_mm.io import (WorkDirLayout, make_record, read_saliency, record_digest,  # noqa: E402
-                        stage_state, write_label_map, write_record)
-from wsss_mm.pseudo import SaliencyFusionRefiner  # noqa: E402
+from wsss_mm.evaluation import evaluate_fusion, format_table  # noqa: E402
+from wsss_mm.io import (WorkDirLayout, make_record, record_digest, stage_state,  # noqa: E402
+                        write_record)
 from wsss_mm.registry import DATASETS  # noqa: E402
 from wsss_mm.utils.io import atomic_write_bytes  # noqa: E402
 from wsss_mm.utils.setup_env import register_all_modules  # noqa: E402
@@ -88,7 +91,8 @@ PRESETS = {
 MARKER = '.wsss_mm_demo'
 #: every entry the demo creates in its work dir
 DEMO_ENTRIES = {MARKER, 'data', 'classifier', 'classifier_test', 'classifier_val.json',
-                'saliency', 'saliency_test', 'saliency_val.json', 'pseudo', 'eval_pseudo.json',
+                'saliency', 'saliency_test', 'saliency_val.json', 'fusion_val',
+                'fusion_val.json', 'pseudo_config.py', 'pseudo', 'eval_pseudo.json',
                 'saliency_only', 'compare', 'segmentor', 'seg_test', 'segmentor_val.json',
                 'segmentor_gt', 'segmentor_gt_test', 'segmentor_gt_val.json', 'results.json',
                 'report.html'}
@@ -135,6 +139,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--cls-epochs', type=int, help='override the classifier epochs '
                         '(epoch-based classifier configs: effnet)')
     parser.add_argument('--seg-iters', type=int, help='override the segmentor iterations')
+    parser.add_argument('--tune-fusion', action=argparse.BooleanOptionalAction,
+                        help="choose Algorithm 1's gamma1/gamma2 on the val split's GT (never on "
+                        "train, where the labels are scored) instead of the paper's 0.2/0.06 "
+                        '(default: on for effnet)')
     parser.add_argument('--compare', action=argparse.BooleanOptionalAction, default=True,
                         help='also make pseudo labels with the other methods from the same '
                         'seeds (threshold, CRF, IRN) and compare all with tools/compare_pseudo.py')
@@ -247,7 +255,8 @@ def reuse_or_run(name: str, folder: str, record: Dict, compute: Callable[[], Non
 def real_saliency(args: argparse.Namespace, work: str) -> Dict:
     """The detector trained on real salient objects (--sal-data / --sal-ckpt).
 
-    Trains REAL_SALIENCY_CONFIG on ``args.sal_data`` unless ``args.sal_ckpt`` is given, and
+    Trains REAL_SALIENCY_CONFIG on ``args.sal_data`` unless ``args.sal_ckpt`` is given
+    (reused while the record of ``<work>/saliency`` matches: config and options), and
     scores it on the held-out split of ``args.sal_data`` when there is one. Returns the
     checkpoint and its metrics (``sod_val_MAE`` / ``sod_val_maxF``, absent without data).
     """
@@ -257,45 +266,68 @@ def real_saliency(args: argparse.Namespace, work: str) -> Dict:
                                  osp.abspath(args.sal_data))
     if args.sod_iters:  # warm-up, then the poly decay ends with the shortened schedule
         sod_opts += schedule_options(args.sod_iters) + [f'param_scheduler.1.end={args.sod_iters}']
-    checkpoint = osp.abspath(args.sal_ckpt) if args.sal_ckpt else train(
-        REAL_SALIENCY_CONFIG, osp.join(work, 'saliency'), sod_opts)
-    if not osp.isfile(checkpoint):
-        raise SystemExit(f'demo: saliency checkpoint {checkpoint} not found')
-    result = dict(checkpoint=checkpoint)
-    if args.sal_data:
-        metrics = osp.join(work, 'saliency_val.json')
+    metrics = osp.join(work, 'saliency_val.json')
+
+    def test(checkpoint: str) -> None:
         run(['tools/test.py', REAL_SALIENCY_CONFIG, checkpoint, '--work-dir',
              osp.join(work, 'saliency_test'), '--out', metrics, '--cfg-options', *sod_opts])
+
+    if args.sal_ckpt:
+        checkpoint = osp.abspath(args.sal_ckpt)
+        if not osp.isfile(checkpoint):
+            raise SystemExit(f'demo: saliency checkpoint {checkpoint} not found')
+        if args.sal_data:
+            test(checkpoint)
+    else:
+        sod_dir = osp.join(work, 'saliency')
+        reuse_or_run('saliency', sod_dir, make_record(
+            'saliency', config_values(REAL_SALIENCY_CONFIG, sod_opts)),
+            lambda: test(train(REAL_SALIENCY_CONFIG, sod_dir, sod_opts)), outputs=[metrics])
+        checkpoint = last_checkpoint(sod_dir)
+    result = dict(checkpoint=checkpoint)
+    if args.sal_data:
         with open(metrics, encoding='utf-8') as f:
             result.update({f'sod_val_{k.split("/")[-1]}': round(v, 4)
                            for k, v in json.load(f).items()})
     return result
 
 
-def saliency_only_miou(pseudo_config: str, root: str, split: str, pseudo_dir: str,
-                       out_dir: str) -> Dict:
-    """Ablation: Algorithm 1 with the attention maps set to zero (saliency alone).
-
-    Every salient pixel then goes to the image's first class, so this measures how much
-    the class attention adds on multi-class images. Scored like tools/eval_pseudo.py.
-    """
+def fusion_scores(pseudo_config: str, root: str, split: str, pseudo_dir: str,
+                  gamma1: float, gamma2: float, attention: bool) -> Dict:
+    """Algorithm 1 (or, ``attention=False``, saliency alone: every salient pixel goes to
+    the image's first class) at one (gamma1, gamma2) from the stored CAMs and saliency,
+    scored on ``split`` as tools/eval_pseudo.py scores."""
     register_all_modules()
     cfg = Config.fromfile(pseudo_config)
     dataset = DATASETS.build(dict(cfg.pseudo_eval_dataset, data_root=root, ann_file=split,
                                   with_seg_map=True, pipeline=[]))
-    meta = dataset.metainfo
-    label_ids = np.asarray(meta['label_ids'], dtype=np.uint8)
-    source, target = WorkDirLayout(pseudo_dir), WorkDirLayout(out_dir)
-    fuser = SaliencyFusionRefiner()
-    items = []
-    for index in range(len(dataset)):
-        info = dataset.get_data_info(index)
-        sal = read_saliency(source.path('saliency', info['img_id']))
-        class_ids = label_ids[np.flatnonzero(info['gt_label'])]
-        pred = fuser.refine(torch.zeros(len(class_ids), *sal.shape), class_ids, None, sal)
-        write_label_map(target.path('pseudo', info['img_id']), pred, meta['palette'])
-        items.append((info['img_id'], info['seg_map_path']))
-    return evaluate_pseudo_labels(target, items, meta['seg_classes'])
+    infos = [dataset.get_data_info(i) for i in range(len(dataset))]
+    return evaluate_fusion(WorkDirLayout(pseudo_dir),
+                           [(info['img_id'], info['seg_map_path']) for info in infos],
+                           dataset.metainfo['seg_classes'], [gamma1], [gamma2], attention,
+                           dict(cfg.refiner))['best']
+
+
+def tune_fusion(args: argparse.Namespace, root: str, cls_ckpt: str, pseudo_opts: List[str],
+                checkpoints: Dict[str, str], data: Dict[str, str], work: str) -> Dict:
+    """Algorithm 1's (gamma1, gamma2) and saliency-only's gamma1 chosen on the val split:
+    CAMs and saliency of the val images (gen_pseudo --stages cam,cue), scored over the
+    grid of tools/eval_pseudo.py --fusion-sweep against val's GT. Returns its ``fusion``."""
+    val_dir, out = osp.join(work, 'fusion_val'), osp.join(work, 'fusion_val.json')
+    val_opts = [o for o in pseudo_opts if not o.startswith('pseudo_dataset.ann_file=')] + [
+        f'pseudo_dataset.ann_file={args.val_split}']
+
+    def compute():
+        run(['tools/gen_pseudo.py', args.pseudo_config, '--classifier-checkpoint', cls_ckpt,
+             '--work-dir', val_dir, '--stages', 'cam,cue', '--cfg-options', *val_opts])
+        run(['tools/eval_pseudo.py', args.pseudo_config, '--work-dir', val_dir, '--split',
+             args.val_split, '--fusion-sweep', '--out', out, '--cfg-options', *val_opts])
+
+    reuse_or_run('fusion_val', val_dir, make_record(
+        'fusion_val', config_values(args.pseudo_config, val_opts), checkpoints=checkpoints,
+        upstream=data), compute, outputs=[out])
+    with open(out, encoding='utf-8') as f:
+        return json.load(f)['fusion']
 
 
 def compare_methods(args: argparse.Namespace, preset: Dict[str, str], root: str,
@@ -392,6 +424,8 @@ def main() -> None:
     args.saliency = args.saliency or ('rbd' if args.preset == 'effnet' else 'u2netp')
     if args.gt_segmentor is None:
         args.gt_segmentor = args.preset == 'effnet'
+    if args.tune_fusion is None:
+        args.tune_fusion = args.preset == 'effnet'
     args.classifier_config = args.classifier_config or preset['classifier']
     args.pseudo_config = args.pseudo_config or (
         REAL_SALIENCY_PSEUDO_CONFIG if real_sal else preset[f'pseudo_{args.saliency}'])
@@ -498,6 +532,26 @@ def main() -> None:
         results.update(sod)
         done('saliency')
 
+    # Algorithm 1's thresholds, chosen on val (the paper's stay for the ablation rows)
+    refiner = Config.fromfile(args.pseudo_config).get('refiner') or {}
+    paper_gammas = (refiner.get('gamma1', 0.2), refiner.get('gamma2', 0.06))
+    fusion = None
+    if args.tune_fusion and refiner.get('type') == 'SaliencyFusionRefiner':
+        stage('fusion_val')
+        fusion = tune_fusion(args, root, cls_ckpt, pseudo_opts, checkpoints, data, work)
+        best = fusion['algorithm1']['best']
+        # the pseudo-label config with the chosen pair, for gen_pseudo, eval and compare
+        tuned = osp.join(work, 'pseudo_config.py')
+        atomic_write_bytes(tuned, (f'_base_ = {args.pseudo_config!r}\n'
+                                   f'# gamma1/gamma2 chosen on {args.val_split} (fusion_val.json)\n'
+                                   f'refiner = dict(gamma1={best["gamma1"]!r}, '
+                                   f'gamma2={best["gamma2"]!r})\n').encode('utf-8'))
+        args.pseudo_config = tuned
+        results.update(fusion_gamma1=best['gamma1'], fusion_gamma2=best['gamma2'],
+                       fusion_val_miou=round(best['mIoU'], 2),
+                       saliency_only_gamma1=fusion['saliency_only']['best']['gamma1'])
+        done('fusion_val')
+
     # stages 1-3: pseudo labels
     stage('pseudo')
     pseudo_dir = osp.join(work, 'pseudo')
@@ -513,8 +567,16 @@ def main() -> None:
     run(['tools/eval_pseudo.py', args.pseudo_config, '--work-dir', pseudo_dir, '--split',
          args.train_split, '--out', eval_json, '--cfg-options', *pseudo_opts])
     scores = json.load(open(eval_json))
-    sal_only = saliency_only_miou(args.pseudo_config, root, args.train_split, pseudo_dir,
-                                  osp.join(work, 'saliency_only'))
+    sal_only = fusion_scores(args.pseudo_config, root, args.train_split, pseudo_dir,
+                             *paper_gammas, attention=False)
+    if fusion:  # saliency alone at its val-chosen gamma1, Algorithm 1 at the paper's
+        results.update(
+            pseudo_miou_saliency_only_val_gamma=round(fusion_scores(
+                args.pseudo_config, root, args.train_split, pseudo_dir,
+                results['saliency_only_gamma1'], paper_gammas[1], attention=False)['mIoU'], 2),
+            pseudo_miou_fused_paper_gamma=round(fusion_scores(
+                args.pseudo_config, root, args.train_split, pseudo_dir, *paper_gammas,
+                attention=True)['mIoU'], 2))
     results.update(
         pseudo_miou_cam=round(scores['cams']['best']['mIoU'], 2),
         cam_best_threshold=scores['cams']['best_threshold'],
@@ -580,8 +642,20 @@ def main() -> None:
         ['CAM (best bg threshold %.2f), train' % results['cam_best_threshold'],
          results['pseudo_miou_cam']],
         ['CAM (bg threshold 0.15), train', results['pseudo_miou_cam_t015']],
-        ['saliency only (A = 0), train', results['pseudo_miou_saliency_only']],
-        ['fused pseudo labels (Algorithm 1), train', results['pseudo_miou_fused']],
+        ['saliency only (A = 0, gamma1 %.2f), train' % paper_gammas[0],
+         results['pseudo_miou_saliency_only']],
+    ]
+    if fusion:
+        rows += [['saliency only (A = 0, gamma1 %.2f chosen on val), train'
+                  % results['saliency_only_gamma1'],
+                  results['pseudo_miou_saliency_only_val_gamma']],
+                 ['Algorithm 1 (paper: gamma1 %.2f, gamma2 %.2f), train' % paper_gammas,
+                  results['pseudo_miou_fused_paper_gamma']]]
+    rows += [
+        ['fused pseudo labels (Algorithm 1%s), train' % (
+            ', gamma1 %.2f, gamma2 %.2f chosen on val' % (results['fusion_gamma1'],
+                                                          results['fusion_gamma2'])
+            if fusion else ''), results['pseudo_miou_fused']],
     ] + [[f'{name} ({compared[name]["refiner"]}), train', compared[name]['mIoU']]
          for name in ('crf', 'irn') if name in compared] + [
         ['MSCDeepLabV2, val', results['seg_miou']],

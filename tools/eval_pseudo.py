@@ -13,6 +13,13 @@ The work dir's stage records (what gen_pseudo made them with) must match the con
 values (where the data lives aside): a work dir made with another config is refused,
 naming each difference (one without records, e.g. labels made elsewhere, is scored with a
 warning); the JSON names the recorded config and refiner.
+
+--fusion-sweep (configs whose refiner is Algorithm 1, SaliencyFusionRefiner) also scores
+Algorithm 1 from the stored CAMs and saliency at every (gamma1, gamma2) of a grid (0.05 to
+0.6 by 0.05 x 0.06, 0.1 to 0.6; --gamma1 / --gamma2 give others) and saliency alone over the
+gamma1 values: choose the thresholds on a split with GT that you do not report (e.g. val),
+then label the reported split with them (--cfg-options refiner.gamma1=.. refiner.gamma2=..
+for gen_pseudo). Written under "fusion" in the JSON.
 """
 import argparse
 import json
@@ -23,8 +30,8 @@ from typing import Dict, Optional
 from mmengine.config import Config
 
 from wsss_mm.apis import seeds_cue
-from wsss_mm.evaluation import (evaluate_cams, evaluate_pseudo_labels, evaluate_saliency,
-                                format_table)
+from wsss_mm.evaluation import (FUSION_GAMMA1, FUSION_GAMMA2, evaluate_cams, evaluate_fusion,
+                                evaluate_pseudo_labels, evaluate_saliency, format_table)
 from wsss_mm.io import (CUES, WorkDirLayout, config_differences, pseudo_stage_config,
                         read_record, stage_files)
 from wsss_mm.registry import DATASETS
@@ -42,8 +49,33 @@ def parse_args() -> argparse.Namespace:
                         'val) or a split file (relative to the data root, or absolute)')
     parser.add_argument('--gt-dir', help='GT mask folder, relative to the data root')
     parser.add_argument('--out', help='JSON file (default: <work-dir>/eval_pseudo.json)')
+    parser.add_argument('--fusion-sweep', action='store_true',
+                        help='score Algorithm 1 over a (gamma1, gamma2) grid and saliency alone '
+                        'over gamma1 (needs cams/ and saliency/)')
+    parser.add_argument('--gamma1', type=float, nargs='+', default=list(FUSION_GAMMA1))
+    parser.add_argument('--gamma2', type=float, nargs='+', default=list(FUSION_GAMMA2))
     parser.add_argument('--cfg-options', nargs='+', action=CfgOptionsAction)
     return parser.parse_args()
+
+
+def fusion_sweep(cfg: Config, layout: WorkDirLayout, items, class_names,
+                 gamma1s, gamma2s) -> Dict[str, object]:
+    """Algorithm 1 over the (gamma1, gamma2) grid, and saliency alone over gamma1 (at
+    the config's gamma2), from the stored CAMs and saliency."""
+    refiner = dict(cfg.get('refiner') or {})
+    if refiner.get('type') != 'SaliencyFusionRefiner':
+        raise SystemExit(f"--fusion-sweep: the config's refiner is {refiner.get('type')}, not "
+                         'Algorithm 1 (SaliencyFusionRefiner)')
+    for stage in ('cam', 'saliency'):
+        if not layout.has(stage):
+            raise SystemExit(f'--fusion-sweep: no {layout.folder(stage)} (run gen_pseudo '
+                             '--stages cam,cue first)')
+    gamma2 = refiner.get('gamma2', 0.06)
+    return dict(
+        algorithm1=evaluate_fusion(layout, items, class_names, gamma1s, gamma2s,
+                                   refiner=refiner),
+        saliency_only=evaluate_fusion(layout, items, class_names, gamma1s, [gamma2],
+                                      attention=False, refiner=refiner))
 
 
 def eval_dataset_config(cfg: Config, split: str, gt_dir: str) -> dict:
@@ -116,6 +148,9 @@ def main() -> None:
         results['cams'] = evaluate_cams(layout, items, class_names)
     if layout.has('saliency'):
         results['saliency'] = evaluate_saliency(layout, items, len(class_names))
+    if args.fusion_sweep:
+        results['fusion'] = fusion_sweep(cfg, layout, items, class_names, args.gamma1,
+                                         args.gamma2)
     if not set(results) - {'protocol', 'method'}:
         raise SystemExit(f'nothing to evaluate in {args.work_dir} '
                          '(no pseudo_labels/, cams/ or saliency/)')
@@ -152,6 +187,10 @@ def main() -> None:
     if 'saliency' in results:
         summary.append(['saliency MAE', f"{results['saliency']['MAE']:.4f}"])
         summary.append(['saliency max F', f"{results['saliency']['maxF']:.4f}"])
+    for name, sweep in results.get('fusion', {}).items():
+        best = sweep['best']
+        summary.append([f"{name} mIoU (best gamma1={best['gamma1']:.2f}, "
+                        f"gamma2={best['gamma2']:.2f})", f"{best['mIoU']:.2f}"])
     print(f'\nSummary, {where}\n')
     print(format_table(summary, ['metric', 'value']))
     out = args.out or osp.join(args.work_dir, 'eval_pseudo.json')

@@ -50,7 +50,8 @@ PSEUDO_KEYS = {
 }
 # top-level keys tools/eval_pseudo.py reads
 EVAL_PSEUDO_KEYS = {
-    'pseudo_eval_dataset': None, 'pseudo_eval_splits': None, 'default_scope': None
+    'pseudo_eval_dataset': None, 'pseudo_eval_splits': None, 'default_scope': None,
+    'refiner': None  # checked against the labels' record; --fusion-sweep's other arguments
 }
 
 
