@@ -3,6 +3,7 @@ import hashlib
 import json
 import os
 import os.path as osp
+import re
 import signal
 import subprocess
 import sys
@@ -315,3 +316,28 @@ def test_eval_pseudo_refuses_another_config(small_voc, reference_run):
                   osp.join(reference_run, 'x.json'), '--cfg-options',
                   f'pseudo_eval_dataset.data_root={small_voc}'])
     assert not osp.exists(osp.join(reference_run, 'x.json'))
+
+
+def test_seeds_from_another_work_dir(small_voc, classifier_ckpt, reference_run, tmp_path):
+    """--seeds-from takes the CAM files of a work dir whose seeds' record equals this run's
+    (another refiner on the same seeds), and computes them where the record differs."""
+    from references import cam_labels, read_label
+    threshold = osp.join(REPO, 'configs', 'demo', 'pseudo_tiny-r18-gradcam_threshold_demo.py')
+    work = tmp_path / 'taken'
+    proc = run_tool(['tools/gen_pseudo.py', threshold, '--classifier-checkpoint', classifier_ckpt,
+                     '--work-dir', str(work), '--seeds-from', str(reference_run), '--cfg-options',
+                     f'pseudo_dataset.data_root={small_voc}'])
+    assert f'seeds: 6 CAM files taken from {reference_run / "cams"}' in proc.stdout
+    assert _folder(work, 'cams') == _folder(reference_run, 'cams')
+    for name in _folder(work, 'cams'):  # the labels are made from the taken seeds
+        img_id = name[:-len('.npz')]
+        assert np.array_equal(read_label(str(work / 'pseudo_labels' / f'{img_id}.png')),
+                              cam_labels(str(work / 'cams' / name), 0.15))
+    other = tmp_path / 'other'
+    proc = run_tool(['tools/gen_pseudo.py', threshold, '--classifier-checkpoint', classifier_ckpt,
+                     '--work-dir', str(other), '--seeds-from', str(reference_run), '--stages',
+                     'cam', '--cfg-options', f'pseudo_dataset.data_root={small_voc}',
+                     'cam_input_size=32'])
+    assert re.search(r'--seeds-from .* not used, its seeds were made from other inputs: '
+                     r'.*cam_input_size', proc.stdout)
+    assert _folder(other, 'cams') != _folder(reference_run, 'cams')

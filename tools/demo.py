@@ -338,7 +338,8 @@ def compare_methods(args: argparse.Namespace, preset: Dict[str, str], root: str,
 
     Runs the commands of docs/pipeline.md ("Comparing pseudo-label methods"): the seeds
     thresholded and CRF-refined, IRN (seed CAMs, IRNet trained on their relation labels,
-    boundaries and random walk), then tools/compare_pseudo.py on these and the demo's
+    boundaries and random walk), each taking the CAMs of Algorithm 1's run where their
+    record matches (gen_pseudo --seeds-from), then tools/compare_pseudo.py on these and the demo's
     Algorithm 1 labels (reused where ``out_dir``'s record matches: the same configs,
     options, classifier and ``upstream`` records). Returns compare_pseudo.json's methods
     (name, refiner, mIoU, ...).
@@ -356,8 +357,9 @@ def compare_methods(args: argparse.Namespace, preset: Dict[str, str], root: str,
                   ] + schedule_options(args.irnet_iters, validate=False)
     names = list(configs)
 
-    def compute():
-        gen = ['tools/gen_pseudo.py', '--classifier-checkpoint', cls_ckpt]
+    def compute():  # every method takes the seeds Algorithm 1's run made (same record)
+        gen = ['tools/gen_pseudo.py', '--classifier-checkpoint', cls_ckpt, '--seeds-from',
+               pseudo_dir]
         for name in ('cam', 'crf'):
             run(gen + [configs[name], '--work-dir', dirs[name], '--cfg-options', *pseudo_opts])
         run(gen + [configs['irn'], '--work-dir', dirs['irn'], '--stages', 'cam',

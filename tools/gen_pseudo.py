@@ -45,6 +45,9 @@ The classifier needs --classifier-checkpoint, a cue network without weights of i
 (IRNet; a saliency detector without an init_cfg checkpoint and with parameters)
 --cue-checkpoint; --random-weights allows random networks (smoke tests).
 With --launcher pytorch each rank takes every world_size-th image.
+--seeds-from DIR takes the seeds (cams/) of another work dir instead of computing them, where
+its seeds' record equals this run's (same seeds config, classifier checkpoint and images):
+the files are hard-linked (or copied atomically); otherwise it says why and computes them.
 """
 import argparse
 import json
@@ -65,7 +68,7 @@ from wsss_mm.io import (InputError, WorkDirLayout, clear_stage, make_record,
                         stage_state, write_record)
 from wsss_mm.registry import DATASETS, MODELS, REFINERS
 from wsss_mm.utils.config_check import PSEUDO_KEYS, CfgOptionsAction, apply_cfg_options
-from wsss_mm.utils.io import save_json_atomic
+from wsss_mm.utils.io import atomic_write_bytes, save_json_atomic
 from wsss_mm.utils.setup_env import (init_cpu_distributed, register_all_modules,
                                      release_distributed)
 
@@ -107,6 +110,8 @@ def parse_args() -> argparse.Namespace:
                         'networks (default: one per core of this process); 0 = the serial '
                         'loop, one image at a time')
     parser.add_argument('--serial', action='store_true', help='same as --refine-workers 0')
+    parser.add_argument('--seeds-from', help="another gen_pseudo work dir: take its seeds "
+                        "(cams/) where their record equals this run's instead of computing them")
     parser.add_argument('--loader-workers', type=int, default=default_loader_workers(),
                         help='processes decoding images ahead of the networks (pipeline only)')
     parser.add_argument('--network-threads', type=int, default=0,
@@ -237,6 +242,32 @@ def plan_stages(layout: WorkDirLayout, records: Dict[str, dict], stages: List[st
     return clear
 
 
+def take_seeds(source: str, layout: WorkDirLayout, record: Mapping, ids: List[str]) -> int:
+    """Link (or copy atomically) the CAM files of work dir ``source`` into ``layout``
+    where the seeds' record stored there equals ``record`` (this run's), so the cam stage
+    finds them done; otherwise print why not. Returns the number of files taken."""
+    origin_layout = WorkDirLayout(source)
+    state, differences = stage_state(origin_layout.folder('cam'), record)
+    if state != 'same':
+        why = {'new': 'it holds no seeds', 'unrecorded': 'its seeds have no record'}.get(
+            state, 'its seeds were made from other inputs: ' + '; '.join(differences))
+        print(f'[gen_pseudo] --seeds-from {source}: not used, {why}; computing the seeds')
+        return 0
+    taken = 0
+    for img_id in ids:
+        origin, target = origin_layout.path('cam', img_id), layout.path('cam', img_id)
+        if osp.isfile(origin) and not osp.isfile(target):
+            try:
+                os.link(origin, target)
+            except OSError:  # another file system: copy, atomically
+                with open(origin, 'rb') as f:
+                    atomic_write_bytes(target, f.read())
+            taken += 1
+    print(f'[gen_pseudo] seeds: {taken} CAM files taken from {origin_layout.folder("cam")} '
+          '(its record matches)')
+    return taken
+
+
 def stage_seconds_per_image(gathered: List[dict], previous: dict) -> Dict[str, float]:
     """Mean seconds per image of each stage run this time (all ranks); stages that did
     no work keep the value of the previous report, so resumed jobs keep their timing."""
@@ -303,6 +334,8 @@ def main() -> None:
                     print(f'[gen_pseudo] deleted {removed} files of {layout.folder(stage)}')
             for stage, record in records.items():
                 write_record(layout.folder(stage), record)
+            if args.seeds_from and 'cam' in records:
+                take_seeds(args.seeds_from, layout, records['cam'], ids)
         barrier()
         outputs = dict(cam='cam', cue=cue, refine='pseudo')
         todo_stages = [s for s in stages if outputs[s]]
