@@ -48,9 +48,6 @@ import sys
 import time
 from typing import Callable, Dict, List, Optional, Sequence
 
-import numpy as np
-import torch
-
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, REPO)
 
