@@ -160,7 +160,7 @@ def test_training_steps_lower_the_deep_supervision_loss():
 
 @pytest.mark.parametrize('train_config,pseudo_config,input_size', [
     (TRAIN_CONFIG, PSEUDO_CONFIG, 192),
-    ('configs/saliency/effnet-lite0-fpn_120iter_ecssd.py',
+    ('configs/saliency/effnet-lite0-fpn_480iter_ecssd.py',
      'configs/demo/pseudo_effnet-lite0-gradcam_ecssd-fpn-erasing_demo.py', 160)])
 def test_demo_configs_build_and_agree(train_config, pseudo_config, input_size):
     train_cfg = Config.fromfile(train_config)
@@ -217,6 +217,7 @@ def test_frozen_levels_stop_the_gradient_below_a_stage(variant):
 
 
 ECSSD_CONFIGS = ('configs/saliency/effnet-lite0-fpn_120iter_ecssd.py',
+                 'configs/saliency/effnet-lite0-fpn_480iter_ecssd.py',
                  'configs/saliency/effnet-lite2-fpn_120iter_ecssd.py',
                  'configs/saliency/rbd_ecssd.py',
                  'configs/saliency/dhsnet_vgg16_20k_ecssd.py',
