@@ -29,18 +29,22 @@ import sys
 import tempfile
 from typing import Dict
 
-import torch
-from _common import (RESULT_TAG, VOC_SIZE, PeakTreeMemory, add_common_args, print_report,
-                     quiet_mmengine, result_from_subprocess, setup, synchronize,
-                     synthetic_voc_images)
-from mmengine.config import Config, ConfigDict
+# as tools/gen_pseudo.py, for the serial loop and the pipeline alike: OpenMP threads that wait
+# sleep instead of spinning on the cores the refine workers need (before torch loads OpenMP)
+os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')
 
-from wsss_mm.apis import PseudoLabelPipeline
-from wsss_mm.apis.pseudo_label_runner import (STEPS, PseudoLabelRunner, default_loader_workers,
-                                              default_refine_workers)
-from wsss_mm.io import WorkDirLayout
-from wsss_mm.registry import DATASETS
-from wsss_mm.utils.setup_env import register_all_modules
+import torch  # noqa: E402
+from _common import (RESULT_TAG, VOC_SIZE, PeakTreeMemory, add_common_args,  # noqa: E402
+                     print_report, quiet_mmengine, result_from_subprocess, setup,
+                     synchronize, synthetic_voc_images)
+from mmengine.config import Config, ConfigDict  # noqa: E402
+
+from wsss_mm.apis import PseudoLabelPipeline  # noqa: E402
+from wsss_mm.apis.pseudo_label_runner import (STEPS, PseudoLabelRunner,  # noqa: E402
+                                              default_loader_workers, default_refine_workers)
+from wsss_mm.io import WorkDirLayout  # noqa: E402
+from wsss_mm.registry import DATASETS  # noqa: E402
+from wsss_mm.utils.setup_env import register_all_modules  # noqa: E402
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 #: job -> (config on CPU, config with --real-networks)
@@ -62,6 +66,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--refine-workers', type=int, default=default_refine_workers())
     parser.add_argument('--loader-workers', type=int, default=default_loader_workers())
     parser.add_argument('--saliency-batch', type=int, default=1)
+    parser.add_argument('--network-threads', type=int,
+                        help="the pipeline's network threads (default: --threads, as serial)")
     parser.add_argument('--real-networks', action='store_true',
                         help="IRN's ResNet-50 configs for the crf and irn jobs")
     parser.add_argument('--no-serial', action='store_true',
@@ -114,7 +120,8 @@ def run_worker(args: argparse.Namespace, device: torch.device) -> Dict:
     runner = PseudoLabelRunner(pipeline, dataset, WorkDirLayout(out), ('cam', 'cue', 'refine'),
                                refine_workers=0 if mode == 'serial' else args.refine_workers,
                                loader_workers=args.loader_workers,
-                               saliency_batch=args.saliency_batch)
+                               saliency_batch=args.saliency_batch,
+                               network_threads=args.network_threads)
     with PeakTreeMemory() as memory:
         summary = runner.run(list(range(len(dataset))))
     return dict(images_per_second=summary.images_per_second, busy=summary.busy,
@@ -140,7 +147,9 @@ def measure_in_subprocess(args: argparse.Namespace, job: str, mode: str, voc: st
                '--refine-workers', str(args.refine_workers), '--loader-workers',
                str(args.loader_workers), '--saliency-batch', str(args.saliency_batch),
                '--device', args.device, '--threads', str(args.threads), '--seed',
-               str(args.seed)] + (['--real-networks'] if args.real_networks else [])
+               str(args.seed)] + (['--real-networks'] if args.real_networks else []) + (
+                   ['--network-threads', str(args.network_threads)] if args.network_threads
+                   else [])
     return result_from_subprocess(command)
 
 

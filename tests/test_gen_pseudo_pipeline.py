@@ -58,7 +58,7 @@ def _build(config, voc, ckpt):
 
 
 def _run(config, voc, ckpt, work, workers, refiner=None, on_error='raise', vis=False,
-         saliency_batch=1, num_images=None, network_threads=0, record_threads=None):
+         saliency_batch=1, num_images=None, network_threads=None, record_threads=None):
     """One runner run; ``record_threads``: a list that gets the torch thread count each
     time the seeds network runs."""
     from wsss_mm.apis.pseudo_label_runner import PseudoLabelRunner
@@ -102,18 +102,19 @@ def test_pipeline_writes_the_serial_files(refiner, small_voc, classifier_ckpt, t
         assert _digest(tmp_path / f'w{workers}') == reference, f'{workers} refine workers'
 
 
-def test_networks_use_the_cores_the_workers_leave(small_voc, classifier_ckpt, tmp_path):
-    """Networks next to N busy refine workers run with (cores - N) torch threads, at least
-    one (or ``network_threads``); the serial loop and the caller keep their setting."""
+def test_network_threads_apply_to_the_pipeline_only(small_voc, classifier_ckpt, tmp_path):
+    """The pipeline's networks run with ``network_threads`` torch threads (default: the
+    process's, as the serial loop); the serial loop and the caller keep their setting."""
     before = torch.get_num_threads()
-    cores = len(os.sched_getaffinity(0))
-    for workers, asked, expected in ((1, 0, max(1, cores - 1)), (2, 0, max(1, cores - 2)),
-                                     (cores + 1, 0, 1), (1, 3, 3), (0, 3, before)):
+    for workers, asked, expected in ((1, None, before), (2, None, before), (1, 3, 3),
+                                     (0, 3, before)):
         seen = []
         _run(THRESHOLD, small_voc, classifier_ckpt, tmp_path / f'{workers}-{asked}', workers,
              num_images=2, network_threads=asked, record_threads=seen)
         assert seen == [expected, expected], (workers, asked)
         assert torch.get_num_threads() == before
+    with pytest.raises(ValueError, match='network_threads must be >= 1, got 0'):
+        _run(THRESHOLD, small_voc, classifier_ckpt, tmp_path / 'zero', 1, network_threads=0)
 
 
 class FailOnImage:

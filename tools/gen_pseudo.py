@@ -56,20 +56,26 @@ import os.path as osp
 import sys
 from typing import Dict, List, Mapping, Optional, Tuple
 
-import torch
-from mmengine.config import Config
-from mmengine.dist import all_gather_object, barrier, get_dist_info, init_dist
+# OpenMP threads waiting for work sleep instead of spinning, so the networks' idle threads
+# leave the cores to the refine workers (2 cores, CRF job: the pipeline 1.3x -> 1.66x the
+# serial loop); read when torch loads OpenMP, so before the import. The numerics stay.
+os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')
 
-from wsss_mm.apis import PseudoLabelPipeline, seeds_cue
-from wsss_mm.apis.pseudo_label_runner import (PseudoLabelRunner, RefineWorkerDied,
+import torch  # noqa: E402
+from mmengine.config import Config  # noqa: E402
+from mmengine.dist import all_gather_object, barrier, get_dist_info, init_dist  # noqa: E402
+
+from wsss_mm.apis import PseudoLabelPipeline, seeds_cue  # noqa: E402
+from wsss_mm.apis.pseudo_label_runner import (PseudoLabelRunner, RefineWorkerDied,  # noqa: E402
                                               default_loader_workers, default_refine_workers)
-from wsss_mm.io import (InputError, WorkDirLayout, clear_stage, make_record,
+from wsss_mm.io import (InputError, WorkDirLayout, clear_stage, make_record,  # noqa: E402
                         pseudo_stage_config, read_record, record_digest, stage_files,
                         stage_state, write_record)
-from wsss_mm.registry import DATASETS, MODELS, REFINERS
-from wsss_mm.utils.config_check import PSEUDO_KEYS, CfgOptionsAction, apply_cfg_options
-from wsss_mm.utils.io import atomic_write_bytes, save_json_atomic
-from wsss_mm.utils.setup_env import (init_cpu_distributed, register_all_modules,
+from wsss_mm.registry import DATASETS, MODELS, REFINERS  # noqa: E402
+from wsss_mm.utils.config_check import (PSEUDO_KEYS, CfgOptionsAction,  # noqa: E402
+                                         apply_cfg_options)
+from wsss_mm.utils.io import atomic_write_bytes, save_json_atomic  # noqa: E402
+from wsss_mm.utils.setup_env import (init_cpu_distributed, register_all_modules,  # noqa: E402
                                      release_distributed)
 
 STAGES = ('cam', 'cue', 'refine')
@@ -114,9 +120,11 @@ def parse_args() -> argparse.Namespace:
                         "(cams/) where their record equals this run's instead of computing them")
     parser.add_argument('--loader-workers', type=int, default=default_loader_workers(),
                         help='processes decoding images ahead of the networks (pipeline only)')
-    parser.add_argument('--network-threads', type=int, default=0,
-                        help='torch threads of the networks in the pipeline (default 0: the '
-                        'cores the refine workers leave, at least 1)')
+    parser.add_argument('--network-threads', type=int,
+                        help='torch threads of the networks in the pipeline (default: torch\'s, '
+                        'as the serial loop; fewer, e.g. cores - refine workers, is faster on a '
+                        'CPU, but the networks\' float sums may round differently, so the files '
+                        'can differ in a last bit from a run with another count)')
     parser.add_argument('--saliency-batch', type=int, default=1,
                         help='images per call of the saliency cue network (pipeline only; '
                         'detectors with a fixed input size batch across images)')

@@ -15,11 +15,13 @@ it stopped with byte-identical files.
   seeds and cue back, as the serial loop does, decode the image, run the refiner) and
   write the labels, overlapping with the networks. At most two images per worker are
   in flight (one handled, one waiting), so a slow refiner holds the networks back
-  instead of letting decoded images and maps pile up. The networks run with the torch
-  threads of the cores the workers leave (``network_threads``, by default the cores less
-  N, at least 1): on a CPU, networks with as many threads as cores next to N busy workers
-  make every parallel region wait for a descheduled thread (measured on 2 cores: the
-  CRF job 1.51x the serial loop with 2 network threads, 1.74x with 1).
+  instead of letting decoded images and maps pile up. ``network_threads`` sets the torch
+  threads of the networks while the pipeline runs (default: the process's, as the serial
+  loop): on a CPU, networks with as many threads as cores next to N busy workers make
+  every parallel region wait for a descheduled thread (2 cores, CRF job: 1.5x the serial
+  loop with 2 network threads, 1.65x with 1), but another thread count may round a
+  network's float sums differently, so the files equal the serial loop's only with the
+  same count.
 
 Both ways run the same per-image code, so the files are the same. A bad image (an
 :class:`~wsss_mm.io.InputError` or ``ValueError``) stops the run (``on_error='raise'``)
@@ -50,7 +52,7 @@ from wsss_mm.io import (InputError, WorkDirLayout, read_cams, read_cue, read_opt
 from .pseudo_label_pipeline import PseudoLabelPipeline, refine_seeds
 
 __all__ = ['PseudoLabelRunner', 'RefineContext', 'RefineWorkerDied', 'RunSummary',
-           'default_refine_workers', 'default_loader_workers', 'default_network_threads']
+           'default_refine_workers', 'default_loader_workers']
 
 #: timed steps of one image, in order: decode, seeds, cue, refinement (with its writes)
 STEPS = ('read', 'cam', 'cue', 'refine')
@@ -67,12 +69,6 @@ def available_cpus() -> int:
 def default_refine_workers() -> int:
     """Refine worker processes by default: one per core."""
     return available_cpus()
-
-
-def default_network_threads(refine_workers: int) -> int:
-    """Torch threads of the networks next to ``refine_workers`` busy workers: the cores
-    they leave, at least 1."""
-    return max(1, available_cpus() - refine_workers)
 
 
 def default_loader_workers() -> int:
@@ -345,23 +341,23 @@ class PseudoLabelRunner:
         saliency_batch: Images per call of a saliency cue network (pipeline only;
             :meth:`PseudoLabelPipeline.cues`).
         worker_threads: Torch threads of each refine worker.
-        network_threads: Torch threads of this process while the pipeline runs (0: the
-            cores the refine workers leave, :func:`default_network_threads`); the serial
-            loop keeps the process's setting.
+        network_threads: Torch threads of this process while the pipeline runs (None:
+            the process's setting, so the files equal the serial loop's); the serial loop
+            keeps the process's setting.
     """
 
     def __init__(self, pipeline: PseudoLabelPipeline, dataset, layout: WorkDirLayout,
                  stages: Sequence[str], vis: bool = False, on_error: str = 'raise',
                  refine_workers: int = 0, loader_workers: int = 1, saliency_batch: int = 1,
-                 worker_threads: int = 1, network_threads: int = 0) -> None:
+                 worker_threads: int = 1, network_threads: Optional[int] = None) -> None:
         if on_error not in ('raise', 'skip'):
             raise ValueError(f"on_error must be 'raise' or 'skip', got {on_error!r}")
         for name, value, low in (('refine_workers', refine_workers, 0),
                                  ('loader_workers', loader_workers, 0),
                                  ('saliency_batch', saliency_batch, 1),
                                  ('worker_threads', worker_threads, 1),
-                                 ('network_threads', network_threads, 0)):
-            if value < low:
+                                 ('network_threads', network_threads, 1)):
+            if value is not None and value < low:
                 raise ValueError(f'{name} must be >= {low}, got {value}')
         device = getattr(pipeline.refiner, 'device', None)
         if refine_workers and device is not None and torch.device(device).type == 'cuda':
@@ -378,7 +374,7 @@ class PseudoLabelRunner:
         self.loader_workers = loader_workers
         self.saliency_batch = saliency_batch
         self.worker_threads = worker_threads
-        self.network_threads = network_threads or default_network_threads(refine_workers)
+        self.network_threads = network_threads or torch.get_num_threads()
         self.context = RefineContext(pipeline.refiner, pipeline.label_ids, dataset, layout, vis,
                                      refine_stage='refine' in self.stages)
         self.cue = pipeline.refiner.cue
