@@ -53,6 +53,8 @@ sys.path.insert(0, REPO)
 
 from mmengine.config import Config  # noqa: E402
 
+from eval_pseudo import eval_dataset_config  # noqa: E402 (tools/, next to this file)
+
 from wsss_mm.datasets import read_split  # noqa: E402
 from wsss_mm.datasets.synthetic import make_synthetic_sod, make_synthetic_voc  # noqa: E402
 from wsss_mm.evaluation import evaluate_fusion, format_table  # noqa: E402
@@ -289,20 +291,22 @@ def real_saliency(args: argparse.Namespace, work: str) -> Dict:
     return result
 
 
-def fusion_scores(pseudo_config: str, root: str, split: str, pseudo_dir: str,
-                  gamma1: float, gamma2: float, attention: bool) -> Dict:
-    """Algorithm 1 (or, ``attention=False``, saliency alone: every salient pixel goes to
-    the image's first class) at one (gamma1, gamma2) from the stored CAMs and saliency,
-    scored on ``split`` as tools/eval_pseudo.py scores."""
+def fusion_mious(pseudo_config: str, root: str, split: str, pseudo_dir: str,
+                 gamma1s: Sequence[float], gamma2: float, attention: bool) -> List[float]:
+    """mIoU of Algorithm 1 (or, ``attention=False``, saliency alone: every salient pixel
+    goes to the image's first class) at each gamma1 of ``gamma1s`` and ``gamma2``, from the
+    stored CAMs and saliency in one pass, scored on ``split`` as tools/eval_pseudo.py
+    scores (its dataset config)."""
     register_all_modules()
     cfg = Config.fromfile(pseudo_config)
-    dataset = DATASETS.build(dict(cfg.pseudo_eval_dataset, data_root=root, ann_file=split,
-                                  with_seg_map=True, pipeline=[]))
+    cfg.pseudo_eval_dataset.data_root = root
+    dataset = DATASETS.build(eval_dataset_config(cfg, split, None))
     infos = [dataset.get_data_info(i) for i in range(len(dataset))]
-    return evaluate_fusion(WorkDirLayout(pseudo_dir),
+    grid = evaluate_fusion(WorkDirLayout(pseudo_dir),
                            [(info['img_id'], info['seg_map_path']) for info in infos],
-                           dataset.metainfo['seg_classes'], [gamma1], [gamma2], attention,
-                           dict(cfg.refiner))['best']
+                           dataset.metainfo['seg_classes'], gamma1s, [gamma2], attention,
+                           dict(cfg.refiner))['grid']
+    return [point['mIoU'] for point in grid]
 
 
 def tune_fusion(args: argparse.Namespace, root: str, cls_ckpt: str, pseudo_opts: List[str],
@@ -566,21 +570,22 @@ def main() -> None:
     run(['tools/eval_pseudo.py', args.pseudo_config, '--work-dir', pseudo_dir, '--split',
          args.train_split, '--out', eval_json, '--cfg-options', *pseudo_opts])
     scores = json.load(open(eval_json))
-    sal_only = fusion_scores(args.pseudo_config, root, args.train_split, pseudo_dir,
-                             *paper_gammas, attention=False)
-    if fusion:  # saliency alone at its val-chosen gamma1, Algorithm 1 at the paper's
+    # saliency alone at the paper's gamma1 (and at its val-chosen one), Algorithm 1 at the
+    # paper's pair when the labels use the val-chosen one
+    alone = fusion_mious(args.pseudo_config, root, args.train_split, pseudo_dir,
+                         [paper_gammas[0]] + ([results['saliency_only_gamma1']] if fusion else []),
+                         paper_gammas[1], attention=False)
+    if fusion:
         results.update(
-            pseudo_miou_saliency_only_val_gamma=round(fusion_scores(
-                args.pseudo_config, root, args.train_split, pseudo_dir,
-                results['saliency_only_gamma1'], paper_gammas[1], attention=False)['mIoU'], 2),
-            pseudo_miou_fused_paper_gamma=round(fusion_scores(
-                args.pseudo_config, root, args.train_split, pseudo_dir, *paper_gammas,
-                attention=True)['mIoU'], 2))
+            pseudo_miou_saliency_only_val_gamma=round(alone[1], 2),
+            pseudo_miou_fused_paper_gamma=round(fusion_mious(
+                args.pseudo_config, root, args.train_split, pseudo_dir, paper_gammas[:1],
+                paper_gammas[1], attention=True)[0], 2))
     results.update(
         pseudo_miou_cam=round(scores['cams']['best']['mIoU'], 2),
         cam_best_threshold=scores['cams']['best_threshold'],
         pseudo_miou_cam_t015=round(scores['cams']['fixed']['mIoU'], 2),
-        pseudo_miou_saliency_only=round(sal_only['mIoU'], 2),
+        pseudo_miou_saliency_only=round(alone[0], 2),
         pseudo_miou_fused=round(scores['pseudo_labels']['mIoU'], 2),
         saliency_mae=round(scores['saliency']['MAE'], 4),
         saliency_max_f=round(scores['saliency']['maxF'], 4))
